@@ -1,0 +1,1 @@
+"""Data: the internal step type, readers and writers, the synthetic generator, tensors."""

@@ -1,0 +1,149 @@
+"""Tokenize once per run and hold every split as tensors; convert coordinates between the
+data's units, the design's units (the ``coord_units`` axis) and AitW's convention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from harness import actions
+from harness.data.types import Dataset, Units
+
+#: Length of the typed-text target and of the query decoder's greedy run (DESIGN.md section 2).
+QUERY_LEN = 32
+
+
+@dataclass
+class EncodedSplit:
+    """One split, tokenized and padded to ``max_length``; coordinates in the data's units."""
+
+    input_ids: torch.Tensor        # [N, L] long
+    attention_mask: torch.Tensor   # [N, L] long
+    query_labels: torch.Tensor     # [N, QUERY_LEN] long, 0 = padding (ignored by the loss)
+    action: torch.Tensor           # [N] long, AitW code
+    touch: torch.Tensor            # [N, 2] float (x, y), data units, (-1, -1) when no point
+    lift: torch.Tensor             # [N, 2]
+    boxes: torch.Tensor            # [N, M, 4] float [x, y, w, h], data units, zero padded
+    box_count: torch.Tensor        # [N] long
+    target_text: list[str]         # typed text as the tokenizer round-trips it ("" if not TYPE)
+    truncated: int = 0             # prompts cut at max_length
+
+    def __len__(self) -> int:
+        return int(self.action.shape[0])
+
+    def batch(self, index: torch.Tensor, trim: bool = False) -> dict[str, torch.Tensor]:
+        """The rows ``index``; with ``trim``, padded only to the longest prompt among them.
+
+        Trimming right padding changes no result beyond float rounding: padding is masked out
+        of attention and positions are counted from the left.
+        """
+        input_ids, attention_mask = self.input_ids[index], self.attention_mask[index]
+        if trim:
+            length = max(int(attention_mask.sum(dim=1).max()), 1)
+            input_ids, attention_mask = input_ids[:, :length], attention_mask[:, :length]
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "query_labels": self.query_labels[index],
+            "action": self.action[index],
+            "touch": self.touch[index],
+            "lift": self.lift[index],
+            "boxes": self.boxes[index],
+            "box_count": self.box_count[index],
+        }
+
+    def tokens(self) -> int:
+        return int(self.attention_mask.sum())
+
+
+@dataclass
+class EncodedData:
+    train: EncodedSplit
+    val: EncodedSplit
+    tokenizer: object
+    units: Units
+    max_length: int
+    description: dict = field(default_factory=dict)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer)
+
+
+def encode_split(dataset: Dataset, tokenizer, max_length: int) -> EncodedSplit:
+    steps = dataset.steps
+    prompts = [s.prompt for s in steps]
+    enc = tokenizer(prompts, max_length=max_length, truncation=True, padding="max_length",
+                    return_tensors="pt")
+    untruncated = tokenizer(prompts, truncation=False, padding=False)["input_ids"]
+    truncated = sum(len(ids) > max_length for ids in untruncated)
+
+    query = torch.zeros(len(steps), QUERY_LEN, dtype=torch.long)
+    target_text = []
+    for i, step in enumerate(steps):
+        if step.action_type == actions.TYPE:
+            ids = tokenizer(step.type_text, max_length=QUERY_LEN, truncation=True)["input_ids"]
+            query[i, :len(ids)] = torch.tensor(ids)
+            target_text.append(tokenizer.decode(ids, skip_special_tokens=True))
+        else:
+            target_text.append("")
+
+    max_boxes = max((len(s.boxes) for s in steps), default=0)
+    boxes = torch.zeros(len(steps), max(max_boxes, 1), 4)
+    for i, step in enumerate(steps):
+        if step.boxes:
+            boxes[i, :len(step.boxes)] = torch.tensor(step.boxes, dtype=torch.float32)
+    return EncodedSplit(
+        input_ids=enc["input_ids"],
+        attention_mask=enc["attention_mask"],
+        query_labels=query,
+        action=torch.tensor([s.action_type for s in steps], dtype=torch.long),
+        touch=torch.tensor([s.touch for s in steps], dtype=torch.float32).reshape(-1, 2),
+        lift=torch.tensor([s.lift for s in steps], dtype=torch.float32).reshape(-1, 2),
+        boxes=boxes,
+        box_count=torch.tensor([len(s.boxes) for s in steps], dtype=torch.long),
+        target_text=target_text,
+        truncated=truncated,
+    )
+
+
+# --------------------------------------------------------------------------- coordinate units
+
+def design_divisor(units: Units, coord_units: str) -> tuple[float, float]:
+    """What the design divides the data's (x, y) by before the loss sees it.
+
+    ``as_stored`` keeps the data's units (pixels stay pixels: the original design);
+    ``screen`` takes them to screen fractions. The review writes ``/ SCREEN_SIZE``, which
+    presumes pixel data; on data already normalized it is the identity here rather than a
+    second division.
+    """
+    if coord_units == "as_stored":
+        return (1.0, 1.0)
+    if coord_units == "screen":
+        return units.scale()
+    raise ValueError(f"unknown coord_units {coord_units!r}")
+
+
+def design_targets(batch: dict, units: Units, coord_units: str) -> dict[str, torch.Tensor]:
+    """Touch, lift and boxes in the design's units. The (-1, -1) of non-gesture steps is
+    divided like any other point, as the review's dataset code does."""
+    sx, sy = design_divisor(units, coord_units)
+    point = batch["touch"].new_tensor([sx, sy])
+    box = batch["boxes"].new_tensor([sx, sy, sx, sy])
+    return {"touch": batch["touch"] / point, "lift": batch["lift"] / point,
+            "boxes": batch["boxes"] / box}
+
+
+def to_aitw_yx(points_xy: np.ndarray, divisor: tuple[float, float]) -> np.ndarray:
+    """(x, y) points in some units -> AitW's (y, x) screen fractions, given the units' divisor."""
+    points = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    return np.stack([points[:, 1] / divisor[1], points[:, 0] / divisor[0]], axis=1)
+
+
+def boxes_to_aitw(boxes_xywh: np.ndarray, divisor: tuple[float, float]) -> np.ndarray:
+    """[x, y, w, h] boxes -> AitW's (y, x, h, w) screen fractions."""
+    b = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
+    sx, sy = divisor
+    return np.stack([b[:, 1] / sy, b[:, 0] / sx, b[:, 3] / sy, b[:, 2] / sx], axis=1)

@@ -1,0 +1,133 @@
+"""The harness's internal representation of a data set.
+
+Every reader converts its source layout into these types explicitly. The convention inside
+the harness is the user's: points are ``(x, y)``, boxes are ``[x, y, w, h]``, both in the
+data set's own units, which are recorded on the :class:`Dataset` (never guessed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from harness import actions
+from harness.errors import DataError
+
+PIXEL = "pixel"
+NORMALIZED = "normalized"
+UNITS = (PIXEL, NORMALIZED)
+
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an episode: the prompt and the action a person took."""
+
+    episode: str
+    index: int
+    prompt: str
+    boxes: tuple[Box, ...]
+    action_type: int
+    type_text: str
+    touch: Point
+    lift: Point
+
+
+@dataclass(frozen=True)
+class Units:
+    """Units of a data set's points and boxes.
+
+    ``screen`` is ``(width, height)`` in pixels. It is required for pixel data, because
+    nothing can be normalized (for the design axis or for AitW matching) without it.
+    """
+
+    kind: str
+    screen: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.kind not in UNITS:
+            raise DataError(f"unknown coordinate units {self.kind!r}; expected one of {UNITS}")
+        if self.kind == PIXEL and self.screen is None:
+            raise DataError(
+                "pixel coordinates need a known screen size: pass --screen-size WIDTHxHEIGHT "
+                "(for example --screen-size 1080x2400), or put \"screen_size\": [W, H] in the "
+                "data folder's dataset.json")
+        if self.screen is not None:
+            w, h = self.screen
+            if not (w > 0 and h > 0):
+                raise DataError(f"screen size must be positive, got {self.screen}")
+
+    def scale(self) -> tuple[float, float]:
+        """Divisors that take a point of these units to [0, 1] screen fractions."""
+        if self.kind == NORMALIZED:
+            return (1.0, 1.0)
+        return (float(self.screen[0]), float(self.screen[1]))
+
+    def describe(self) -> str:
+        if self.kind == PIXEL:
+            return f"pixel ({self.screen[0]}x{self.screen[1]} screen)"
+        return "normalized [0, 1]" + (f" ({self.screen[0]}x{self.screen[1]} screen)"
+                                     if self.screen else "")
+
+    def to_json(self) -> dict:
+        return {"units": self.kind, "screen_size": list(self.screen) if self.screen else None}
+
+
+@dataclass
+class Dataset:
+    """Steps plus the facts needed to interpret their coordinates."""
+
+    steps: list[Step]
+    units: Units
+    source: str
+    axis_order_in_source: str = "xy"
+    notes: list[str] = field(default_factory=list)
+
+    def episodes(self) -> list[str]:
+        return sorted({s.episode for s in self.steps})
+
+    def action_mix(self) -> dict[str, int]:
+        counts = Counter(s.action_type for s in self.steps)
+        return {actions.name(code): counts[code] for code in sorted(counts)}
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source,
+            "units": self.units.to_json(),
+            "axis_order_in_source": self.axis_order_in_source,
+            "episodes": len(self.episodes()),
+            "steps": len(self.steps),
+            "action_mix": self.action_mix(),
+            "notes": list(self.notes),
+        }
+
+    def split(self, val_fraction: float) -> tuple["Dataset", "Dataset"]:
+        """Deterministic split by episode into (train, validation).
+
+        An episode goes to validation when a hash of its key falls below ``val_fraction``; the
+        assignment depends on the key alone, so it is the same for every seed and variant, and
+        an episode stays where it is when the data set grows.
+        """
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        val_keys = {e for e in self.episodes() if _unit_hash(e) < val_fraction}
+        if not val_keys or len(val_keys) == len(self.episodes()):
+            # Tiny data sets: fall back to a ranked split so both sides are non-empty.
+            ranked = sorted(self.episodes(), key=_unit_hash)
+            n_val = min(max(1, round(len(ranked) * val_fraction)), len(ranked) - 1)
+            if n_val < 1:
+                raise DataError(f"{self.source}: need at least 2 episodes to split into train and "
+                                f"validation, found {len(ranked)}")
+            val_keys = set(ranked[:n_val])
+        train = [s for s in self.steps if s.episode not in val_keys]
+        val = [s for s in self.steps if s.episode in val_keys]
+        return (Dataset(train, self.units, self.source, self.axis_order_in_source, self.notes),
+                Dataset(val, self.units, self.source, self.axis_order_in_source, self.notes))
+
+
+def _unit_hash(key: str) -> float:
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64

@@ -1,0 +1,221 @@
+"""The user's JSON format (DESIGN.md section 1): validation, reading and writing.
+
+A data set is a file, or a folder of files, each ``{episode_key: [step, ...]}``, with
+
+    step = {"prompt": str,
+            "coordinates": [[x, y, w, h], ...],
+            "results": {"action_type": int, "type_action": str,
+                        "touch_coords": [x, y], "lift_coords": [x, y]}}
+
+The format itself does not say in which units its coordinates are. A folder may carry a
+``dataset.json`` (``{"units": "pixel", "screen_size": [1080, 2400]}``, written by the
+synthetic generator); otherwise the units come from the command line. Nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from harness import actions
+from harness.data.types import NORMALIZED, PIXEL, Dataset, Step, Units
+from harness.errors import DataError
+from harness.io import atomic_write_text
+
+METADATA_FILE = "dataset.json"
+FORMAT_NAME = "user-json"
+
+
+# --------------------------------------------------------------------------- validation
+
+def _number(value, what, err) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise err(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise err(f"{what} must be finite, got {value!r}")
+    return float(value)
+
+
+def _numbers(value, n, what, err) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise err(f"{what} must be a list of {n} numbers, got {value!r}")
+    return tuple(_number(v, f"{what}[{i}]", err) for i, v in enumerate(value))
+
+
+def _field(record: dict, key: str, kind, where: str, err):
+    if key not in record:
+        raise err(f"missing field '{where}{key}'")
+    value = record[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise err(f"field '{where}{key}' must be {expected}, got {type(value).__name__} "
+                  f"{_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_point(point, what, units: Units, err):
+    """A DUAL_POINT point must lie on the screen, in the data set's units."""
+    x, y = point
+    limit_x, limit_y = units.scale()
+    if not (0.0 <= x <= limit_x and 0.0 <= y <= limit_y):
+        raise err(f"{what} {list(point)} lies outside the screen "
+                  f"(x in [0, {limit_x:g}], y in [0, {limit_y:g}] for {units.describe()} data)")
+
+
+def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
+    """Validate one step of the user's format and convert it; errors name file, episode, step."""
+
+    def err(message):
+        return DataError.at(file, message, episode=episode, step=index)
+
+    if not isinstance(raw, dict):
+        raise err(f"a step must be an object, got {type(raw).__name__}")
+    prompt = _field(raw, "prompt", str, "", err)
+    if not prompt.strip():
+        raise err("field 'prompt' is empty")
+    raw_boxes = _field(raw, "coordinates", list, "", err)
+    boxes = []
+    for i, box in enumerate(raw_boxes):
+        b = _numbers(box, 4, f"coordinates[{i}]", err)
+        if b[2] < 0 or b[3] < 0:
+            raise err(f"coordinates[{i}] = {list(box)} has a negative width or height")
+        boxes.append(b)
+    results = _field(raw, "results", dict, "", err)
+    code = _field(results, "action_type", int, "results.", err)
+    if code not in actions.USED_CODES:
+        raise err(f"results.action_type {code} is not an action code AitW uses "
+                  f"(expected one of {list(actions.USED_CODES)}; 0, 1, 2, 8 and 9 are unused)")
+    text = _field(results, "type_action", str, "results.", err)
+    if code == actions.TYPE and not text:
+        raise err("results.type_action is empty on a TYPE step")
+    touch = _numbers(_field(results, "touch_coords", list, "results.", err), 2,
+                     "results.touch_coords", err)
+    lift = _numbers(_field(results, "lift_coords", list, "results.", err), 2,
+                    "results.lift_coords", err)
+    for what, point in (("results.touch_coords", touch), ("results.lift_coords", lift)):
+        if code == actions.DUAL_POINT or point != actions.NO_POINT:
+            _check_point(point, what, units, err)
+    return Step(episode=str(episode), index=index, prompt=prompt, boxes=tuple(boxes),
+                action_type=code, type_text=text, touch=touch, lift=lift)
+
+
+# --------------------------------------------------------------------------- reading
+
+def read_metadata(folder: Path) -> dict:
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError.at(path, f"not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise DataError.at(path, "must hold a JSON object")
+    return meta
+
+
+def resolve_units(meta: dict, units: str | None, screen: tuple[int, int] | None,
+                  where: Path) -> Units:
+    """Units from the command line, else from ``dataset.json``; an error if neither says."""
+    kind = units or meta.get("units")
+    size = screen or (tuple(meta["screen_size"]) if meta.get("screen_size") else None)
+    if kind is None:
+        raise DataError.at(where, "the coordinate units of this data set are unknown: pass "
+                           "--units normalized, or --units pixel --screen-size WIDTHxHEIGHT, or "
+                           f"add a {METADATA_FILE} with {{\"units\": ..., \"screen_size\": [W, H]}}")
+    try:
+        return Units(kind, tuple(int(v) for v in size) if size else None)
+    except DataError as exc:
+        raise DataError.at(where, str(exc)) from None
+
+
+def data_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError.at(path, "no such file or folder")
+    files = sorted(p for p in path.rglob("*.json") if p.name != METADATA_FILE)
+    if not files:
+        raise DataError.at(path, "the folder holds no .json data files")
+    return files
+
+
+def read_file(file: Path, units: Units, seen_episodes: dict[str, Path]) -> list[Step]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError.at(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not text.strip():
+        raise DataError.at(file, "the file is empty")
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError.at(file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                                 f"{exc.colno})") from None
+    if not isinstance(content, dict):
+        raise DataError.at(file, "expected an object {episode_key: [step, ...]}, got "
+                                 f"{type(content).__name__}")
+    steps = []
+    for episode, raw_steps in content.items():
+        if episode in seen_episodes:
+            raise DataError.at(file, f"episode {episode!r} also appears in "
+                                     f"{seen_episodes[episode]}")
+        seen_episodes[episode] = file
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise DataError.at(file, "an episode must be a non-empty list of steps",
+                               episode=episode)
+        for index, raw in enumerate(raw_steps):
+            steps.append(parse_step(raw, file=file, episode=episode, index=index, units=units))
+    return steps
+
+
+def read_user_json(path, units: str | None = None,
+                   screen: tuple[int, int] | None = None) -> Dataset:
+    """Read a file or a folder of files in the user's format."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    resolved = resolve_units(read_metadata(folder), units, screen, path)
+    seen: dict[str, Path] = {}
+    steps = [s for f in data_files(path) for s in read_file(f, resolved, seen)]
+    return Dataset(steps=steps, units=resolved, source=str(path), axis_order_in_source="xy")
+
+
+# --------------------------------------------------------------------------- writing
+
+def step_to_json(step: Step) -> dict:
+    return {
+        "prompt": step.prompt,
+        "coordinates": [list(b) for b in step.boxes],
+        "results": {
+            "action_type": step.action_type,
+            "type_action": step.type_text,
+            "touch_coords": list(step.touch),
+            "lift_coords": list(step.lift),
+        },
+    }
+
+
+def write_user_json(dataset: Dataset, folder, episodes_per_file: int = 200) -> Path:
+    """Write ``dataset`` in the user's format, with a ``dataset.json`` stating its units."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    by_episode: dict[str, list[Step]] = {}
+    for step in dataset.steps:
+        by_episode.setdefault(step.episode, []).append(step)
+    keys = list(by_episode)
+    for part, start in enumerate(range(0, len(keys), episodes_per_file)):
+        chunk = {k: [step_to_json(s) for s in sorted(by_episode[k], key=lambda s: s.index)]
+                 for k in keys[start:start + episodes_per_file]}
+        atomic_write_text(folder / f"episodes-{part:04d}.json", json.dumps(chunk))
+    meta = {"format": FORMAT_NAME, **dataset.units.to_json(), "source": dataset.source}
+    atomic_write_text(folder / METADATA_FILE, json.dumps(meta, indent=2))
+    return folder
+
+
+__all__ = ["read_user_json", "write_user_json", "parse_step", "PIXEL", "NORMALIZED"]

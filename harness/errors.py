@@ -1,0 +1,23 @@
+"""Errors that the command line reports as one clear message (exit code 2, no traceback)."""
+
+
+class HarnessInputError(Exception):
+    """Bad input from the user: arguments, data, variant files."""
+
+
+class DataError(HarnessInputError):
+    """A data set that cannot be used as it is."""
+
+    @classmethod
+    def at(cls, file, message: str, episode=None, step=None) -> "DataError":
+        """An error that names the file, and the episode and step when known."""
+        where = [str(file)]
+        if episode is not None:
+            where.append(f"episode {episode!r}")
+        if step is not None:
+            where.append(f"step {step}")
+        return cls(", ".join(where) + ": " + message)
+
+
+class VariantError(HarnessInputError):
+    """An unknown variant name, a bad design value or a broken variants file."""

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+
+from harness.data.types import NORMALIZED, PIXEL, Units
+from harness.data.user_json import read_user_json, write_user_json
+from harness.errors import DataError
+from tests.conftest import SCREEN, toy_dataset
+
+
+def good_step(**results):
+    step = {"prompt": "Goal: open clock. Screen: home", "coordinates": [[10, 20, 100, 50]],
+            "results": {"action_type": 4, "type_action": "", "touch_coords": [50, 40],
+                        "lift_coords": [50, 40]}}
+    step["results"].update(results)
+    return step
+
+
+def write(tmp_path, content, name="data.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(content) if not isinstance(content, str) else content)
+    return path
+
+
+def test_round_trip_keeps_every_step(tmp_path):
+    dataset = toy_dataset(5)
+    write_user_json(dataset, tmp_path / "d")
+    back = read_user_json(tmp_path / "d")
+    assert back.units == Units(PIXEL, SCREEN)
+    assert back.steps == dataset.steps
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda s: s["results"].update(action_type=2), r"results\.action_type 2 is not an action code AitW uses"),
+    (lambda s: s["results"].pop("touch_coords"), r"missing field 'results\.touch_coords'"),
+    (lambda s: s["results"].update(action_type="4"), r"field 'results\.action_type' must be int, got str '4'"),
+    (lambda s: s.update(prompt=""), r"field 'prompt' is empty"),
+    (lambda s: s["results"].update(touch_coords=[5000, 10]), r"results\.touch_coords \[5000.0, 10.0\] lies outside the screen"),
+    (lambda s: s["results"].update(action_type=3, type_action=""), r"results\.type_action is empty on a TYPE step"),
+    (lambda s: s.update(coordinates=[[1, 2, 3]]), r"coordinates\[0\] must be a list of 4 numbers"),
+])
+def test_schema_errors_name_file_episode_and_step(tmp_path, mutate, message):
+    bad = good_step()
+    mutate(bad)
+    path = write(tmp_path, {"ep-1": [good_step(), good_step(), bad]})
+    with pytest.raises(DataError, match=rf"data\.json, episode 'ep-1', step 2: {message}"):
+        read_user_json(path, units=PIXEL, screen=SCREEN)
+
+
+def test_file_level_errors(tmp_path):
+    with pytest.raises(DataError, match=r"bad\.json: not valid JSON"):
+        read_user_json(write(tmp_path, "{oops", "bad.json"), units=NORMALIZED)
+    with pytest.raises(DataError, match=r"empty\.json: the file is empty"):
+        read_user_json(write(tmp_path, "", "empty.json"), units=NORMALIZED)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(DataError, match="holds no .json data files"):
+        read_user_json(tmp_path / "nothing", units=NORMALIZED)
+
+
+def test_units_must_be_stated_and_pixels_need_a_screen(tmp_path):
+    path = write(tmp_path, {"ep": [good_step()]})
+    with pytest.raises(DataError, match="units of this data set are unknown: pass --units"):
+        read_user_json(path)
+    with pytest.raises(DataError, match="pixel coordinates need a known screen size: pass "
+                                        "--screen-size"):
+        read_user_json(path, units=PIXEL)
+    assert read_user_json(path, units=PIXEL, screen=SCREEN).units.screen == SCREEN
+
+
+def test_normalized_data_rejects_pixel_values(tmp_path):
+    path = write(tmp_path, {"ep": [good_step()]})
+    with pytest.raises(DataError, match=r"step 0: results.touch_coords .* outside the screen"):
+        read_user_json(path, units=NORMALIZED)
+
+
+def test_split_is_by_episode_and_deterministic():
+    dataset = toy_dataset(40)
+    train, val = dataset.split(0.2)
+    again_train, again_val = dataset.split(0.2)
+    assert [s.episode for s in val.steps] == [s.episode for s in again_val.steps]
+    assert not set(train.episodes()) & set(val.episodes())
+    assert len(train.steps) + len(val.steps) == len(dataset.steps)
+    assert 0 < len(val.episodes()) < 40
