@@ -1,0 +1,41 @@
+"""The ``backward`` axis: one backward of the weighted total, or one per head loss.
+
+Each returns the names of the loss terms whose backward was skipped (non-finite), so the
+instruments can record what happened to a NaN.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from harness.losses import HEAD_WEIGHTS
+
+TERMS = ("action", "query", "coord")
+
+
+def single_backward(losses: dict) -> list[str]:
+    """The review's fix: ``total_loss.backward()``. A NaN term is not skipped: it is in the total."""
+    losses["total"].backward()
+    return []
+
+
+def per_head_backward(losses: dict) -> list[str]:
+    """The user's loop: one backward per head, each only when its loss is finite.
+
+    ``dummy_zero`` is a leaf that requires grad, as in the user's code, so a term without a
+    graph (a constant 0) still back-propagates without error. Every backward but the last
+    retains the graph; the last one frees it.
+    """
+    device = losses["total"].device
+    dummy_zero = torch.tensor(0.0, requires_grad=True, device=device)
+    skipped = []
+    for i, term in enumerate(TERMS):
+        if torch.isfinite(losses[term]):
+            (dummy_zero + HEAD_WEIGHTS[term] * losses[term]).backward(
+                retain_graph=i < len(TERMS) - 1)
+        else:
+            skipped.append(term)
+    return skipped
+
+
+BACKWARDS = {"single": single_backward, "per_head": per_head_backward}

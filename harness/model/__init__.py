@@ -1,0 +1,1 @@
+"""The agent model: an encoder and three heads, assembled from a design."""

@@ -1,0 +1,114 @@
+"""The agent model assembled from a design.
+
+Axes implemented here: ``routing`` (which rows each head runs on), ``projections`` (a Linear
+per head or a shared vector) and ``post_norm`` (LayerNorm after the encoder). The coordinate
+head's axis lives in :mod:`harness.model.heads`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from harness import actions
+from harness.design import Design
+from harness.encoders import hidden_size
+from harness.model.heads import COORD_HEADS, ActionHead, QueryDecoder
+from harness.seeding import seeded
+
+HEADS = ("action", "query", "coord")
+
+#: The review's routing set and the fixed loss's mask: AitW's gesture code 4 and, as written,
+#: the non-gesture codes 5, 6, 7, 10 and 11.
+GESTURE_CODES = (4, 5, 6, 7, 10, 11)
+
+DROPOUT = 0.1
+
+
+class AgentModel(nn.Module):
+    """Encoder -> first-token vector -> [LayerNorm] -> dropout -> [per-head projection] -> heads.
+
+    Every component other than the encoder is built under a seed derived from (seed, its
+    name), so two designs that share a component start it from identical weights.
+    """
+
+    def __init__(self, encoder: nn.Module, design: Design, vocab_size: int, query_steps: int,
+                 seed: int):
+        super().__init__()
+        self.design = design
+        self.encoder = encoder
+        size = hidden_size(encoder)
+        self.post_norm = nn.LayerNorm(size) if design.post_norm else nn.Identity()
+        self.dropout = nn.Dropout(DROPOUT)
+        if design.projections == "per_head":
+            projections = {}
+            for head in HEADS:
+                with seeded(seed, "projection", head):
+                    projections[head] = nn.Linear(size, size)
+            self.projections = nn.ModuleDict(projections)
+        else:
+            self.projections = None
+        with seeded(seed, "action_head"):
+            self.action_head = ActionHead(size)
+        with seeded(seed, "query_decoder"):
+            self.query_decoder = QueryDecoder(size, vocab_size, query_steps)
+        with seeded(seed, "coord_head", design.coord_head):
+            self.coord_head = COORD_HEADS[design.coord_head](size)
+
+    def module_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters by module group, the unit of the gradient-norm instruments."""
+        groups = {
+            "encoder": list(self.encoder.parameters()),
+            "post_norm": list(self.post_norm.parameters()),
+            "projections": list(self.projections.parameters()) if self.projections else [],
+            "action_head": list(self.action_head.parameters()),
+            "query_decoder": list(self.query_decoder.parameters()),
+            "coord_head": list(self.coord_head.parameters()),
+        }
+        return {name: params for name, params in groups.items() if params}
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        return self.dropout(self.post_norm(hidden.last_hidden_state[:, 0]))
+
+    def head_input(self, pooled: torch.Tensor, head: str) -> torch.Tensor:
+        return self.projections[head](pooled) if self.projections is not None else pooled
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict:
+        pooled = self.encode(input_ids, attention_mask)
+        action_logits = self.action_head(self.head_input(pooled, "action"))
+        query_rows, coord_rows = self.route(action_logits)
+        embed = self.encoder.get_input_embeddings()
+        query_logits = _run_on_rows(
+            lambda ctx: self.query_decoder(ctx, embed), self.head_input(pooled, "query"),
+            query_rows, (self.query_decoder.steps, self.query_decoder.out.out_features))
+        coordinates = _run_on_rows(self.coord_head, self.head_input(pooled, "coord"),
+                                   coord_rows, (4,))
+        return {"action_logits": action_logits, "query_logits": query_logits,
+                "coordinates": coordinates, "query_rows": query_rows, "coord_rows": coord_rows}
+
+    def route(self, action_logits: torch.Tensor):
+        """Rows on which the query and coordinate heads run (None: every row).
+
+        ``predicted`` routing is the review's ``if action_code.item() == 3 ... elif in {4, 5,
+        6, 7, 10, 11}`` done per row, so that batches work: the literal code reads one
+        prediction per batch and only works at batch size 1. A row a head does not run for
+        gets a zero output that carries no gradient (the literal code would leave the output
+        missing); the loss of the design is then applied unchanged.
+        """
+        if self.design.routing == "all":
+            return None, None
+        predicted = action_logits.detach().argmax(dim=-1)
+        gestures = torch.tensor(GESTURE_CODES, device=predicted.device)
+        return predicted == actions.TYPE, torch.isin(predicted, gestures)
+
+
+def _run_on_rows(head, context: torch.Tensor, rows: torch.Tensor, out_shape: tuple):
+    """``head(context)`` on the selected rows (None: all); zeros (without gradient) elsewhere."""
+    if rows is None:
+        return head(context)
+    out = context.new_zeros((context.shape[0], *out_shape))
+    index = rows.nonzero(as_tuple=True)[0]
+    if index.numel():
+        out = out.index_put((index,), head(context[index]))
+    return out

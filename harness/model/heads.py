@@ -1,0 +1,86 @@
+"""The three heads. The coordinate head is a design axis (``coord_head``): both values live here.
+
+Each coordinate head maps a context vector [B, H] to four numbers in (0, 1): touch (x, y) and
+lift (x, y), in the design's coordinate units.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from harness import actions
+
+HEAD_HIDDEN = 256   # LSTM and MLP width of both designs (the user's lstm_hidden_size)
+
+
+class ActionHead(nn.Linear):
+    """A linear layer to the 12 AitW action logits."""
+
+    def __init__(self, context_size: int):
+        super().__init__(context_size, actions.NUM_ACTION_LOGITS)
+
+
+class QueryDecoder(nn.Module):
+    """Greedy LSTM decoder of the typed text (DESIGN.md section 2).
+
+    Step 0's input is the context vector; each next input is the encoder's word embedding of
+    the previous step's argmax token. The state starts at zero. The embedding table is the
+    encoder's and is passed in at call time, so its parameters belong to the encoder alone.
+    """
+
+    def __init__(self, context_size: int, vocab_size: int, steps: int,
+                 hidden: int = HEAD_HIDDEN):
+        super().__init__()
+        self.steps = steps
+        self.cell = nn.LSTMCell(context_size, hidden)
+        self.out = nn.Linear(hidden, vocab_size)
+
+    def forward(self, context: torch.Tensor, embed: nn.Embedding) -> torch.Tensor:
+        batch = context.shape[0]
+        h = context.new_zeros(batch, self.cell.hidden_size)
+        c = context.new_zeros(batch, self.cell.hidden_size)
+        x = context
+        logits = []
+        for _ in range(self.steps):
+            h, c = self.cell(x, (h, c))
+            step_logits = self.out(h)
+            logits.append(step_logits)
+            x = embed(step_logits.argmax(dim=-1))
+        return torch.stack(logits, dim=1)   # [B, steps, V]
+
+
+class LSTMCoordHead(nn.Module):
+    """Original design: an autoregressive LSTM of two steps, touch point then lift point.
+
+    Each step's input is the context concatenated with the previous step's LSTM output
+    (zeros at first); a linear layer and a sigmoid give (x, y).
+    """
+
+    def __init__(self, context_size: int, hidden: int = HEAD_HIDDEN):
+        super().__init__()
+        self.cell = nn.LSTMCell(context_size + hidden, hidden)
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        batch = context.shape[0]
+        h = context.new_zeros(batch, self.cell.hidden_size)
+        c = context.new_zeros(batch, self.cell.hidden_size)
+        previous = context.new_zeros(batch, self.cell.hidden_size)
+        points = []
+        for _ in range(2):
+            h, c = self.cell(torch.cat([context, previous], dim=-1), (h, c))
+            points.append(torch.sigmoid(self.out(h)))
+            previous = h
+        return torch.cat(points, dim=-1)   # [B, 4]
+
+
+class MLPCoordHead(nn.Sequential):
+    """Fixed design: linear to 256, ReLU, linear to 4, sigmoid."""
+
+    def __init__(self, context_size: int, hidden: int = HEAD_HIDDEN):
+        super().__init__(nn.Linear(context_size, hidden), nn.ReLU(), nn.Linear(hidden, 4),
+                         nn.Sigmoid())
+
+
+COORD_HEADS = {"lstm": LSTMCoordHead, "mlp": MLPCoordHead}

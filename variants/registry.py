@@ -1,0 +1,130 @@
+"""Variant registry, in the manner of timm and lm-evaluation-harness.
+
+A variant is data: a name, a one-line purpose and a :class:`~harness.design.Design`. Register
+with :func:`register_variant` (a call, or a decorator on a function that returns a design);
+list with :func:`list_variants`; select with :func:`select_variants` (``all``, names, comma
+lists, globs). Unknown names and duplicates are errors that say what exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.design import Design
+from harness.errors import VariantError
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    purpose: str
+    design: Design
+    source: str = "builtin"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "purpose": self.purpose, "design": self.design.to_dict(),
+                "source": self.source}
+
+
+_REGISTRY: dict[str, Variant] = {}
+_SOURCE = ["builtin"]   # where registrations come from right now (a user file while loading it)
+
+
+def register_variant(name: str, purpose: str, design: Design | None = None):
+    """Register a variant. Without ``design``, returns a decorator for a function that builds it:
+
+        @register_variant("fixed+lr_decay", "the fixed design with ...")
+        def _():
+            return FIXED.replace(warmup="none")
+    """
+    if design is None:
+        def decorator(build):
+            register_variant(name, purpose, build())
+            return build
+        return decorator
+    if not isinstance(name, str) or not name.strip():
+        raise VariantError(f"a variant name must be a non-empty string, got {name!r}")
+    if not isinstance(design, Design):
+        raise VariantError(f"variant {name!r}: design must be a harness.design.Design, got "
+                           f"{type(design).__name__}")
+    if name in _REGISTRY:
+        raise VariantError(f"variant {name!r} is already registered "
+                           f"(by {_REGISTRY[name].source})")
+    if not purpose or "\n" in purpose:
+        raise VariantError(f"variant {name!r}: the purpose must be one non-empty line")
+    _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1])
+    return _REGISTRY[name]
+
+
+def unregister_variant(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def list_variants(pattern: str = "*") -> list[str]:
+    """Registered names matching a glob, in registration order."""
+    return [n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern)]
+
+
+def get_variant(name: str) -> Variant:
+    if name not in _REGISTRY:
+        raise VariantError(unknown_message(name))
+    return _REGISTRY[name]
+
+
+def unknown_message(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_REGISTRY), n=5, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"unknown variant {name!r}{hint} (--list shows all {len(_REGISTRY)})"
+
+
+def select_variants(spec: str) -> list[Variant]:
+    """``all``, a name, a glob (``fixed-*``), or a comma list of those; order of first mention,
+    no duplicates. Every part must match something."""
+    chosen: list[str] = []
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise VariantError("--variants is empty; pass 'all', names, globs or a comma list")
+    for part in parts:
+        if part == "all":
+            names = list_variants()
+        elif any(ch in part for ch in "*?["):
+            names = list_variants(part)
+            if not names:
+                raise VariantError(f"no variant matches {part!r} (--list shows all)")
+        else:
+            names = [get_variant(part).name]
+        chosen.extend(n for n in names if n not in chosen)
+    return [_REGISTRY[n] for n in chosen]
+
+
+def load_variants_file(path) -> list[Variant]:
+    """Execute a user's Python file that calls ``register_variant``; return what it added.
+
+    Only ever called for a file the user passed explicitly (``--variants-file``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VariantError(f"--variants-file {path}: no such file")
+    before = set(_REGISTRY)
+    module_name = f"_harness_user_variants_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise VariantError(f"--variants-file {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    _SOURCE.append(str(path))
+    try:
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except VariantError as exc:
+        raise VariantError(f"{path}: {exc}") from None
+    except Exception as exc:  # the user's code: report it as their error, with its location
+        raise VariantError(f"{path}: loading the variants file failed: "
+                           f"{type(exc).__name__}: {exc}") from None
+    finally:
+        _SOURCE.pop()
+    return [_REGISTRY[n] for n in _REGISTRY if n not in before]
