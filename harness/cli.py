@@ -1,0 +1,204 @@
+"""``python run_ablation.py``: train variants on identical data and seeds, write records.
+
+Exit codes: 0 done (even when some runs failed or diverged: that is a result), 2 bad input
+(one message, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from harness.config import QUICK, SYNTHETIC, DataSettings, Settings
+from harness.errors import HarnessInputError
+from harness.train import TrainSettings
+
+DEFAULT_OUT = Path("reports") / "ablation"
+QUICK_OUT = Path("reports") / "quick"
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``3`` -> seeds 0, 1, 2; ``0,4,7`` -> those; ``2-5`` -> 2, 3, 4, 5."""
+    try:
+        if "," in text:
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+        elif "-" in text.strip("-"):
+            lo, hi = text.split("-")
+            seeds = tuple(range(int(lo), int(hi) + 1))
+        else:
+            seeds = tuple(range(int(text)))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count (3), a list (0,4,7) or a range "
+                                         f"(2-5), got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be distinct non-negative integers: {text!r}")
+    return seeds
+
+
+def parse_screen(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().split("x")
+        size = (int(w), int(h))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 1080x2400; "
+                                         f"got {text!r}") from None
+    if min(size) <= 0:
+        raise argparse.ArgumentTypeError(f"screen size must be positive: {text!r}")
+    return size
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    p = argparse.ArgumentParser(
+        prog="run_ablation.py",
+        description="Train the original and fixed designs and their single-axis ablations on "
+                    "identical data, batch order and initial weights; write records.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("what to run")
+    g.add_argument("--variants", default="all",
+                   help="'all', names, globs ('fixed-*') or a comma list")
+    g.add_argument("--variants-file", action="append", default=[], metavar="FILE",
+                   help="a Python file that registers more variants (executed; repeatable)")
+    g.add_argument("--list", action="store_true", help="list the variants and exit")
+    g.add_argument("--seeds", type=parse_seeds, default=None,
+                   help=f"a count, list or range (default {len(defaults.seeds)})")
+    g.add_argument("--quick", action="store_true",
+                   help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
+    g = p.add_argument_group("training")
+    length = g.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int, default=None,
+                        help=f"optimizer steps per run (default {defaults.train.steps})")
+    length.add_argument("--epochs", type=positive_int, default=None,
+                        help="passes over the training split per run, instead of --steps")
+    g.add_argument("--batch-size", type=positive_int, default=None,
+                   help=f"default {defaults.train.batch_size}")
+    g.add_argument("--lr", type=float, default=None,
+                   help="AdamW learning rate (default 1e-3 for tiny, 5e-5 for pretrained)")
+    g.add_argument("--weight-decay", type=float, default=defaults.train.weight_decay)
+    g.add_argument("--eval-every", type=int, default=defaults.train.eval_every,
+                   help="extra validation every N steps (0: at each epoch end and the end)")
+    g.add_argument("--encoder", default=defaults.encoder,
+                   help="'tiny' (random init), 'minilm' (pretrained, offline) or a local "
+                        "Hugging Face model folder")
+    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    g = p.add_argument_group("data")
+    g.add_argument("--data", default=SYNTHETIC,
+                   help="'synthetic', or a JSON file or folder in the user's format")
+    g.add_argument("--units", choices=("pixel", "normalized"), default=None,
+                   help="coordinate units of --data (else its dataset.json; synthetic: pixel)")
+    g.add_argument("--screen-size", type=parse_screen, default=None, metavar="WxH",
+                   help="screen size in pixels, needed for pixel data (synthetic: 1080x2400)")
+    g.add_argument("--synthetic-episodes", type=positive_int, default=None,
+                   help=f"default {defaults.data.synthetic_episodes}")
+    g.add_argument("--data-seed", type=int, default=defaults.data.data_seed,
+                   help="seed of the synthetic data (fixed across training seeds)")
+    g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction)
+    g.add_argument("--max-length", type=positive_int, default=None,
+                   help=f"prompt tokens (default {defaults.data.max_length})")
+    g.add_argument("--vocab-size", type=positive_int, default=defaults.data.vocab_size,
+                   help="WordPiece vocabulary trained for the tiny encoder")
+    g.add_argument("--export-data", type=Path, default=None, metavar="DIR",
+                   help="write the data set in the user's JSON format to DIR and exit")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", type=Path, default=None,
+                   help=f"output folder (default {DEFAULT_OUT}, with --quick {QUICK_OUT})")
+    g.add_argument("--force", action="store_true", help="recompute runs already finished")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def settings_from_args(args, device: str) -> Settings:
+    quick = QUICK if args.quick else {}
+    base = Settings()
+    pick = lambda value, key, default: value if value is not None else quick.get(key, default)
+    data = DataSettings(
+        source=args.data,
+        synthetic_episodes=pick(args.synthetic_episodes, "synthetic_episodes",
+                                base.data.synthetic_episodes),
+        data_seed=args.data_seed, units=args.units, screen_size=args.screen_size,
+        val_fraction=args.val_fraction,
+        max_length=pick(args.max_length, "max_length", base.data.max_length),
+        vocab_size=args.vocab_size)
+    default_lr = base.train.lr if args.encoder == "tiny" else 5e-5
+    train = TrainSettings(
+        steps=pick(args.steps, "steps", base.train.steps),
+        batch_size=pick(args.batch_size, "batch_size", base.train.batch_size),
+        lr=args.lr if args.lr is not None else default_lr,
+        weight_decay=args.weight_decay, eval_every=args.eval_every)
+    seeds = pick(args.seeds, "seeds", base.seeds)
+    return Settings(data=data, train=train, encoder=args.encoder, seeds=tuple(seeds),
+                    device=device)
+
+
+def resolve_epochs(settings: Settings, epochs: int, train_size: int) -> Settings:
+    steps_per_epoch = -(-train_size // settings.train.batch_size)
+    train = dataclasses.replace(settings.train, steps=epochs * steps_per_epoch)
+    return dataclasses.replace(settings, train=train)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except HarnessInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+def _main(args) -> int:
+    import variants
+    from harness.data.prepare import load_dataset, prepare_data
+    from harness.data.user_json import write_user_json
+    from harness.encoders import resolve_encoder
+    from harness.environment import resolve_device
+    from harness.runner import format_summary, run_grid
+
+    for path in args.variants_file:
+        variants.load_variants_file(path)
+    if args.list:
+        for name in variants.list_variants():
+            print(f"{name:32s} {variants.get_variant(name).purpose}")
+        return 0
+    chosen = variants.select_variants(args.variants)
+    settings = settings_from_args(args, resolve_device(args.device))
+    if args.export_data is not None:
+        dataset = load_dataset(settings.data)
+        write_user_json(dataset, args.export_data)
+        print(f"wrote {len(dataset.steps)} steps of {len(dataset.episodes())} episodes "
+              f"({dataset.units.describe()}) to {args.export_data}")
+        return 0
+
+    spec = resolve_encoder(settings.encoder)
+    data = prepare_data(settings.data, spec)
+    if args.epochs is not None:
+        settings = resolve_epochs(settings, args.epochs, len(data.train))
+    out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    desc = data.description
+    print(f"data: {desc['source']} | {desc['units']['units']} units | "
+          f"{desc['train_steps']} train / {desc['val_steps']} val steps | "
+          f"encoder {settings.encoder} | device {settings.device} | "
+          f"{len(chosen)} variants x {len(settings.seeds)} seeds x {settings.train.steps} steps "
+          f"-> {out}", file=sys.stderr)
+    summary = run_grid(settings, chosen, out, force=args.force,
+                       show_progress=not args.no_progress, data=data)
+    from harness.io import read_json
+    baselines = read_json(Path(out) / "run.json").get("baselines")
+    print(format_summary(summary, baselines))
+    print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/runs/")
+    return 0

@@ -1,0 +1,255 @@
+"""The grid of (variant, seed) runs: same data, batch order and shared initial weights per
+seed; each run isolated; results on disk as they are produced; finished runs reused.
+
+Output folder::
+
+    run.json                       settings, environment, versions, command, data, variants
+    summary.csv                    one row per (variant, seed): status, final metrics, cost
+    steps.csv                      every run's per-step records: variant, seed, step, metric, value
+    runs/<variant>/seed<k>/        status.json, steps.csv (steps.partial.csv while running),
+                                   error.txt when the run failed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from harness.config import Settings
+from harness.data.prepare import prepare_data
+from harness.data.tensors import EncodedData
+from harness.encoders import resolve_encoder
+from harness.environment import command_line, describe_environment
+from harness.errors import HarnessInputError
+from harness.evaluation import split_targets
+from harness.io import atomic_write_csv, atomic_write_json, read_json
+from harness.metrics import baseline_metrics
+from harness.progress import GridProgress
+from harness.records import StepRecords
+from harness.train import Hooks, train
+from variants.registry import Variant
+
+FINISHED = ("ok", "diverged", "failed")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+=@-]{1,80}$")
+
+
+def run_folder_name(variant_name: str) -> str:
+    """A folder name for any variant name: the name itself when it is safe on every file
+    system, else a slug plus a hash, so that distinct names never share a folder."""
+    if _SAFE_NAME.match(variant_name) and variant_name not in (".", ".."):
+        return variant_name
+    slug = re.sub(r"[^A-Za-z0-9_.+=@-]+", "_", variant_name).strip("._")[:40] or "variant"
+    return f"{slug}-{hashlib.sha256(variant_name.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    def run_dir(self, variant: str, seed: int) -> Path:
+        return self.root / "runs" / run_folder_name(variant) / f"seed{seed}"
+
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def steps_csv(self) -> Path:
+        return self.root / "steps.csv"
+
+
+def run_fingerprint(settings: Settings, variant: Variant) -> str:
+    text = settings.fingerprint() + repr(sorted(variant.design.to_dict().items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_status(run_dir: Path) -> dict | None:
+    path = run_dir / "status.json"
+    if not path.is_file():
+        return None
+    try:
+        return read_json(path)
+    except ValueError:
+        return None      # written atomically, so only a foreign file can be unreadable
+
+
+def check_reusable(status: dict | None, fingerprint: str, where: Path) -> bool:
+    """True when a finished run with the same settings can be kept; an error when a finished
+    run was made with other settings (mixing them would compare unlike with unlike)."""
+    if not status or status.get("status") not in FINISHED:
+        return False
+    if status.get("fingerprint") != fingerprint:
+        raise HarnessInputError(
+            f"{where} holds a finished run made with different settings or design; pass "
+            "--force to recompute every run, or choose another --out")
+    return True
+
+
+def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, run_dir: Path,
+            progress: GridProgress | None, hooks: Hooks | None = None) -> dict:
+    """Train one (variant, seed) in isolation; always returns a status record."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "error.txt").unlink(missing_ok=True)
+    status = {"variant": variant.name, "seed": seed, "status": "running",
+              "fingerprint": run_fingerprint(settings, variant),
+              "design": variant.design.to_dict(), "started": time.time()}
+    atomic_write_json(run_dir / "status.json", status)
+    records = StepRecords(run_dir)
+    device = torch.device(settings.device)
+    complete = False
+    try:
+        result = train(data, variant.design, resolve_encoder(settings.encoder), settings.train,
+                       seed, device, records, hooks=hooks,
+                       progress=progress.on_step if progress else None)
+        status.update(status=result.status, message=result.message,
+                      steps_done=result.steps_done, epochs_done=result.epochs_done,
+                      diverged_at=result.diverged_at, train_seconds=result.train_seconds,
+                      final=result.final)
+        complete = True
+    except KeyboardInterrupt:
+        status.update(status="interrupted", message="interrupted by the user")
+        raise
+    except Exception as exc:  # isolation: one run's failure must not stop the grid
+        if isinstance(exc, torch.OutOfMemoryError) and device.type == "cuda":
+            torch.cuda.empty_cache()
+        status.update(status="failed", message=f"{type(exc).__name__}: {exc}".strip(),
+                      error_type=type(exc).__name__, final={})
+        (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        complete = True
+    finally:
+        records.close(complete=complete)
+        status["finished"] = time.time()
+        atomic_write_json(run_dir / "status.json", status)
+    return status
+
+
+# --------------------------------------------------------------------------- tables
+
+SUMMARY_FIRST = ["variant", "seed", "status", "message", "steps_done", "epochs_done",
+                 "diverged_at", "train_seconds"]
+
+
+def summary_row(status: dict, steps: pd.DataFrame | None) -> dict:
+    row = {k: status.get(k) for k in SUMMARY_FIRST}
+    row.update({k: v for k, v in (status.get("final") or {}).items()})
+    if steps is not None and not steps.empty:
+        times = steps.loc[steps.metric == "step_time_s", "value"]
+        if len(times) > 1:
+            row["step_time_s"] = float(times.iloc[1:].median())   # step 0 pays warm-up
+    return row
+
+
+def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild ``summary.csv`` and ``steps.csv`` from the run folders; missing runs are rows
+    with status ``missing``."""
+    rows, frames = [], []
+    for seed in seeds:
+        for variant in variants:
+            run_dir = paths.run_dir(variant.name, seed)
+            status = read_status(run_dir) or {"variant": variant.name, "seed": seed,
+                                               "status": "missing"}
+            steps = None
+            for name in ("steps.csv", "steps.partial.csv"):
+                if (run_dir / name).is_file():
+                    steps = pd.read_csv(run_dir / name)
+                    break
+            if steps is not None and not steps.empty:
+                frames.append(steps.assign(variant=variant.name, seed=seed)
+                              [["variant", "seed", "step", "metric", "value"]])
+            rows.append(summary_row(status, steps))
+    summary = pd.DataFrame(rows)
+    steps_all = (pd.concat(frames, ignore_index=True) if frames else
+                 pd.DataFrame(columns=["variant", "seed", "step", "metric", "value"]))
+    atomic_write_csv(paths.summary_csv, summary)
+    atomic_write_csv(paths.steps_csv, steps_all)
+    return summary, steps_all
+
+
+# --------------------------------------------------------------------------- the grid
+
+def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
+             show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
+             ) -> pd.DataFrame:
+    paths = RunPaths(Path(out))
+    paths.root.mkdir(parents=True, exist_ok=True)
+    spec = resolve_encoder(settings.encoder)
+    data = data or prepare_data(settings.data, spec)
+    baselines = baseline_metrics(split_targets(data.train, data.units),
+                                 split_targets(data.val, data.units))
+    atomic_write_json(paths.run_json, {
+        "settings": settings.to_dict(),
+        "fingerprint": settings.fingerprint(),
+        "command": command_line(),
+        "environment": describe_environment(settings.device),
+        "encoder": spec.describe(),
+        "data": data.description,
+        "baselines": baselines,
+        "variants": [v.to_dict() for v in variants],
+        "written": time.time(),
+    })
+
+    todo = []
+    for seed in settings.seeds:
+        for variant in variants:
+            run_dir = paths.run_dir(variant.name, seed)
+            fingerprint = run_fingerprint(settings, variant)
+            if not force and check_reusable(read_status(run_dir), fingerprint, run_dir):
+                continue
+            todo.append((variant, seed, run_dir))
+
+    progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
+    try:
+        for i, (variant, seed, run_dir) in enumerate(todo):
+            progress.start_run(i, variant.name, seed)
+            hooks = hooks_factory(variant, seed) if hooks_factory else None
+            status = run_one(data, variant, seed, settings, run_dir, progress, hooks)
+            progress.end_run(status)
+            collect(paths, variants, settings.seeds)
+    finally:
+        progress.close()
+        summary, _ = collect(paths, variants, settings.seeds)
+    return summary
+
+
+def format_summary(summary: pd.DataFrame, baselines: dict | None = None) -> str:
+    """A plain-text table: one line per variant, means over its finished seeds."""
+    metrics = ["action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em"]
+    present = [m for m in metrics if m in summary.columns]
+    lines = []
+    header = f"{'variant':30s} {'runs':>9s} " + " ".join(f"{m:>10s}" for m in present)
+    lines.append(header)
+    lines.append("-" * len(header))
+    for variant, group in summary.groupby("variant", sort=False):
+        counts = group["status"].value_counts()
+        runs = ",".join(f"{counts[s]}{s[0]}" for s in counts.index)
+        values = " ".join(f"{_mean(group, m):>10s}" for m in present)
+        lines.append(f"{variant[:30]:30s} {runs:>9s} {values}")
+    if baselines:
+        values = " ".join(f"{_fmt(baselines.get('baseline/' + m)):>10s}" for m in present)
+        lines.append(f"{'(trivial baseline)':30s} {'':>9s} {values}")
+    lines.append("runs: o = ok, d = diverged, f = failed, m = missing; metrics: mean over ok "
+                 "runs of the final validation")
+    return "\n".join(lines)
+
+
+def _mean(group: pd.DataFrame, metric: str) -> str:
+    ok = group[group["status"] == "ok"][metric].dropna()
+    return _fmt(ok.mean()) if len(ok) else "-"
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}"
