@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
 from harness.config import QUICK, SYNTHETIC, DataSettings, Settings
+from harness.data.formats import FORMATS
 from harness.errors import HarnessInputError
 from harness.train import TrainSettings
 
@@ -93,15 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'tiny' (random init), 'minilm' (pretrained, offline) or a local "
                         "Hugging Face model folder")
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    g.add_argument("--jobs", type=int, default=0,
+                   help="runs in parallel processes (0: auto, one per CPU core on CPU, 1 on CUDA)")
+    g.add_argument("--threads", type=int, default=0,
+                   help="CPU threads per run (0: cores / jobs)")
     g = p.add_argument_group("data")
     g.add_argument("--data", default=SYNTHETIC,
-                   help="'synthetic', or a JSON file or folder in the user's format")
+                   help="'synthetic', or a data file or folder (layout detected, or --data-format)")
+    g.add_argument("--data-format", choices=FORMATS, default=None,
+                   help="layout of --data when detection should not decide")
     g.add_argument("--units", choices=("pixel", "normalized"), default=None,
                    help="coordinate units of --data (else its dataset.json; synthetic: pixel)")
     g.add_argument("--screen-size", type=parse_screen, default=None, metavar="WxH",
                    help="screen size in pixels, needed for pixel data (synthetic: 1080x2400)")
     g.add_argument("--synthetic-episodes", type=positive_int, default=None,
                    help=f"default {defaults.data.synthetic_episodes}")
+    g.add_argument("--synthetic-world", choices=("small", "full"),
+                   default=defaults.data.synthetic_world,
+                   help="small: 16 goal families, learnable on a CPU budget; full: all 27")
     g.add_argument("--data-seed", type=int, default=defaults.data.data_seed,
                    help="seed of the synthetic data (fixed across training seeds)")
     g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction)
@@ -124,9 +135,10 @@ def settings_from_args(args, device: str) -> Settings:
     base = Settings()
     pick = lambda value, key, default: value if value is not None else quick.get(key, default)
     data = DataSettings(
-        source=args.data,
+        source=args.data, data_format=args.data_format,
         synthetic_episodes=pick(args.synthetic_episodes, "synthetic_episodes",
                                 base.data.synthetic_episodes),
+        synthetic_world=args.synthetic_world,
         data_seed=args.data_seed, units=args.units, screen_size=args.screen_size,
         val_fraction=args.val_fraction,
         max_length=pick(args.max_length, "max_length", base.data.max_length),
@@ -148,6 +160,19 @@ def resolve_epochs(settings: Settings, epochs: int, train_size: int) -> Settings
     return dataclasses.replace(settings, train=train)
 
 
+def resolve_parallelism(jobs: int, threads: int, device: str, n_runs: int) -> tuple[int, int]:
+    """``--jobs 0``: one process per CPU core on CPU (a tiny model runs best on one thread
+    each), one process on CUDA. ``--threads 0``: the cores shared out among the jobs."""
+    cores = os.cpu_count() or 1
+    if jobs < 0 or threads < 0:
+        raise HarnessInputError("--jobs and --threads must be >= 0")
+    if jobs == 0:
+        jobs = 1 if device == "cuda" else max(1, min(cores, n_runs))
+    if threads == 0:
+        threads = max(1, cores // jobs)
+    return jobs, threads
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -159,6 +184,9 @@ def main(argv=None) -> int:
         print("\ninterrupted: finished runs are kept; rerun the same command to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:      # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 def _main(args) -> int:
@@ -195,8 +223,10 @@ def _main(args) -> int:
           f"encoder {settings.encoder} | device {settings.device} | "
           f"{len(chosen)} variants x {len(settings.seeds)} seeds x {settings.train.steps} steps "
           f"-> {out}", file=sys.stderr)
+    jobs, threads = resolve_parallelism(args.jobs, args.threads, settings.device,
+                                        len(chosen) * len(settings.seeds))
     summary = run_grid(settings, chosen, out, force=args.force,
-                       show_progress=not args.no_progress, data=data)
+                       show_progress=not args.no_progress, data=data, jobs=jobs, threads=threads)
     from harness.io import read_json
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))

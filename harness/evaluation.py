@@ -42,7 +42,8 @@ def decode_text(token_ids: torch.Tensor, tokenizer) -> str:
 
 @torch.no_grad()
 def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokenizer,
-             batch_size: int, device: torch.device, fast_path=None) -> dict[str, float]:
+             batch_size: int, device: torch.device, trim_padding: bool = True
+             ) -> dict[str, float]:
     """Validation loss (mean over steps of the design's loss terms) and task metrics."""
     design = model.design
     loss_fn = LOSSES[design.loss]
@@ -52,9 +53,7 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
     pred_type, pred_coords, texts = [], [], []
     for start in range(0, len(split), batch_size):
         index = torch.arange(start, min(start + batch_size, len(split)))
-        batch = {k: v.to(device) for k, v in split.batch(index).items()}
-        if fast_path is not None:
-            batch = fast_path(batch)
+        batch = {k: v.to(device) for k, v in split.batch(index, trim_padding).items()}
         outputs = model(batch["input_ids"], batch["attention_mask"])
         losses = loss_fn(outputs, {**batch, **design_targets(batch, units, design.coord_units)})
         for name in sums:

@@ -255,6 +255,23 @@ def _fraction(hits: np.ndarray) -> float:
     return float(np.mean(hits)) if hits.size else float("nan")
 
 
+def word_f1(predicted: str, target: str) -> float:
+    """Word-overlap F1 of two texts (SQuAD's token F1): partial credit where exact match gives
+    none, so the typed-text head's progress shows before it spells whole texts right."""
+    p, t = predicted.split(), target.split()
+    if not p or not t:
+        return float(p == t)
+    common = sum((Counter(p) & Counter(t)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(t)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
 def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
     """Held-out task metrics of DESIGN.md section 4, as fractions in [0, 1].
 
@@ -279,6 +296,9 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
         "tap_acc": _fraction(match[true_tap]),
         "swipe_acc": _fraction(match[true_swipe]),
         "text_em": _fraction(text_hit[true_typed]),
+        "text_f1": _mean(np.array([word_f1(p, t) if pt == actions.TYPE else 0.0
+                                   for p, t, pt in zip(pred.text, true.text, pred.action_type)
+                                   ])[true_typed] if len(true) else np.zeros(0)),
     }
     for code in actions.USED_CODES:
         of_type = true.action_type == code

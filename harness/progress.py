@@ -1,4 +1,4 @@
-"""One progress bar over the whole grid: the current run, its per-head losses and an ETA."""
+"""One progress bar over the whole grid: the current runs, their per-head losses and an ETA."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from tqdm.auto import tqdm
 
 
 class GridProgress:
+    """Counts optimizer steps over all runs; several runs may be in flight (``--jobs``)."""
+
     def __init__(self, n_runs: int, steps_per_run: int, enabled: bool = True):
         self.n_runs = n_runs
         self.steps_per_run = steps_per_run
@@ -16,26 +18,35 @@ class GridProgress:
                         disable=not enabled or n_runs == 0, file=sys.stderr,
                         bar_format="{desc} {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} "
                                    "[{elapsed}<{remaining}, {rate_fmt}]{postfix}")
-        self._done_in_run = 0
-        self._base = 0
+        self._done: dict[int, int] = {}
+        self._names: dict[int, str] = {}
+        self._finished = 0
 
     def start_run(self, index: int, variant: str, seed: int) -> None:
-        self._base = index * self.steps_per_run
-        self._done_in_run = 0
-        self.bar.set_description_str(f"run {index + 1}/{self.n_runs} {variant} seed{seed}")
+        self._done[index] = 0
+        self._names[index] = f"{variant} seed{seed}"
+        self._describe()
 
-    def on_step(self, step: int, losses: dict) -> None:
-        self.bar.update(step - self._done_in_run)
-        self._done_in_run = step
+    def on_step(self, index: int, step: int, losses: dict) -> None:
+        self.bar.update(step - self._done.get(index, 0))
+        self._done[index] = step
         self.bar.set_postfix_str(" ".join(f"{k}={_fmt(v)}" for k, v in losses.items()),
                                  refresh=False)
 
-    def end_run(self, status: dict) -> None:
+    def end_run(self, index: int, status: dict) -> None:
         # A run that stops early (diverged, failed) still counts as done for the ETA.
-        self.bar.update(self.steps_per_run - self._done_in_run)
+        self.bar.update(self.steps_per_run - self._done.pop(index, 0))
+        self._names.pop(index, None)
+        self._finished += 1
         if status.get("status") != "ok":
             self.bar.write(f"{status.get('variant')} seed{status.get('seed')}: "
                            f"{status.get('status')}: {status.get('message', '')}")
+        self._describe()
+
+    def _describe(self) -> None:
+        running = ", ".join(self._names.values())
+        self.bar.set_description_str(f"runs {self._finished}/{self.n_runs} | {running}"
+                                     if running else f"runs {self._finished}/{self.n_runs}")
 
     def close(self) -> None:
         self.bar.close()

@@ -29,6 +29,7 @@ class StepRecords:
             self._partial_path = folder / "steps.partial.csv"
             self._partial = open(self._partial_path, "w", newline="", encoding="utf-8")
             csv.writer(self._partial).writerow(COLUMNS)
+            self._partial.flush()
 
     def add(self, step: int, metric: str, value) -> None:
         self._pending.append((step, metric, value))

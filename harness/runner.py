@@ -32,9 +32,12 @@ from harness.errors import HarnessInputError
 from harness.evaluation import split_targets
 from harness.io import atomic_write_csv, atomic_write_json, read_json
 from harness.metrics import baseline_metrics
+from harness.executors import RunTask, make_executor
 from harness.progress import GridProgress
 from harness.records import StepRecords
-from harness.train import Hooks, train
+from harness.instruments import Instruments
+from harness.instruments.throughput import mfu
+from harness.train import HookChain, Hooks, train
 from variants.registry import Variant
 
 FINISHED = ("ok", "diverged", "failed")
@@ -98,7 +101,7 @@ def check_reusable(status: dict | None, fingerprint: str, where: Path) -> bool:
 
 
 def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, run_dir: Path,
-            progress: GridProgress | None, hooks: Hooks | None = None) -> dict:
+            on_step=None, hooks: Hooks | None = None) -> dict:
     """Train one (variant, seed) in isolation; always returns a status record."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "error.txt").unlink(missing_ok=True)
@@ -110,13 +113,13 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
     device = torch.device(settings.device)
     complete = False
     try:
+        hooks = HookChain([Instruments(settings.instruments), hooks])
         result = train(data, variant.design, resolve_encoder(settings.encoder), settings.train,
-                       seed, device, records, hooks=hooks,
-                       progress=progress.on_step if progress else None)
+                       seed, device, records, hooks=hooks, progress=on_step)
         status.update(status=result.status, message=result.message,
                       steps_done=result.steps_done, epochs_done=result.epochs_done,
                       diverged_at=result.diverged_at, train_seconds=result.train_seconds,
-                      final=result.final)
+                      final=result.final, facts=result.facts)
         complete = True
     except KeyboardInterrupt:
         status.update(status="interrupted", message="interrupted by the user")
@@ -142,13 +145,48 @@ SUMMARY_FIRST = ["variant", "seed", "status", "message", "steps_done", "epochs_d
 
 
 def summary_row(status: dict, steps: pd.DataFrame | None) -> dict:
+    """One row of summary.csv: status, final validation metrics, cost and instrument facts."""
     row = {k: status.get(k) for k in SUMMARY_FIRST}
     row.update({k: v for k, v in (status.get("final") or {}).items()})
+    facts = status.get("facts") or {}
     if steps is not None and not steps.empty:
-        times = steps.loc[steps.metric == "step_time_s", "value"]
-        if len(times) > 1:
-            row["step_time_s"] = float(times.iloc[1:].median())   # step 0 pays warm-up
+        for metric in ("step_time_s", "samples_per_s", "tokens_per_s"):
+            values = steps.loc[steps.metric == metric, "value"]
+            if len(values) > 1:
+                row[metric] = float(values.iloc[1:].median())   # step 0 pays warm-up
+        zero = steps.loc[steps.metric == "probe/coord_grad_zero_share/dual_point", "value"]
+        if len(zero):
+            row["coord_grad_zero_share"] = float(zero.mean())
+        clipped = steps.loc[steps.metric == "clipped", "value"]
+        if len(clipped):
+            row["clip_rate"] = float(clipped.mean())
+    row["flops_per_step"] = facts.get("flops_per_step")
+    row["mfu"] = mfu(facts.get("flops_per_step"), row.get("step_time_s"), facts.get("peak_flops"))
+    row["peak_memory_mb"] = facts.get("peak_memory_mb")
+    row["probe_seconds"] = facts.get("probe_seconds")
+    agreement = facts.get("backward_agreement") or {}
+    row["backward_max_abs_diff"] = agreement.get("max_abs_diff")
+    row["backward_rel_diff"] = agreement.get("rel_diff")
+    audit = facts.get("target_range_audit") or {}
+    row["targets_outside_range"] = audit.get("targets_outside_range_in_loss_scope")
+    row["nonfinite_losses"] = sum((facts.get("nonfinite_counts") or {}).values())
     return row
+
+
+def read_steps(run_dir: Path) -> pd.DataFrame | None:
+    """A run's step records: the final file, else what a running or interrupted run has
+    flushed so far (a line being written at this moment is skipped, not an error)."""
+    if (run_dir / "steps.csv").is_file():
+        return pd.read_csv(run_dir / "steps.csv")
+    partial = run_dir / "steps.partial.csv"
+    if not partial.is_file():
+        return None
+    try:
+        steps = pd.read_csv(partial, on_bad_lines="skip")
+    except pd.errors.EmptyDataError:
+        return None
+    steps["value"] = pd.to_numeric(steps["value"], errors="coerce")
+    return steps.dropna(subset=["step"])
 
 
 def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -160,11 +198,7 @@ def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFra
             run_dir = paths.run_dir(variant.name, seed)
             status = read_status(run_dir) or {"variant": variant.name, "seed": seed,
                                                "status": "missing"}
-            steps = None
-            for name in ("steps.csv", "steps.partial.csv"):
-                if (run_dir / name).is_file():
-                    steps = pd.read_csv(run_dir / name)
-                    break
+            steps = read_steps(run_dir)
             if steps is not None and not steps.empty:
                 frames.append(steps.assign(variant=variant.name, seed=seed)
                               [["variant", "seed", "step", "metric", "value"]])
@@ -181,7 +215,8 @@ def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFra
 
 def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
              show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
-             ) -> pd.DataFrame:
+             jobs: int = 1, threads: int | None = None) -> pd.DataFrame:
+    """Train every (variant, seed) not already finished in ``out``; return the summary."""
     paths = RunPaths(Path(out))
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = resolve_encoder(settings.encoder)
@@ -193,6 +228,7 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         "fingerprint": settings.fingerprint(),
         "command": command_line(),
         "environment": describe_environment(settings.device),
+        "execution": {"jobs": jobs, "threads_per_run": threads or torch.get_num_threads()},
         "encoder": spec.describe(),
         "data": data.description,
         "baselines": baselines,
@@ -204,18 +240,15 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     for seed in settings.seeds:
         for variant in variants:
             run_dir = paths.run_dir(variant.name, seed)
-            fingerprint = run_fingerprint(settings, variant)
-            if not force and check_reusable(read_status(run_dir), fingerprint, run_dir):
+            if not force and check_reusable(read_status(run_dir),
+                                            run_fingerprint(settings, variant), run_dir):
                 continue
-            todo.append((variant, seed, run_dir))
+            todo.append(RunTask(len(todo), variant, seed, run_dir))
 
     progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
+    executor = make_executor(jobs, threads)
     try:
-        for i, (variant, seed, run_dir) in enumerate(todo):
-            progress.start_run(i, variant.name, seed)
-            hooks = hooks_factory(variant, seed) if hooks_factory else None
-            status = run_one(data, variant, seed, settings, run_dir, progress, hooks)
-            progress.end_run(status)
+        for _ in executor.run(todo, data, settings, progress, hooks_factory):
             collect(paths, variants, settings.seeds)
     finally:
         progress.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from harness.backward import BACKWARDS
-from harness.data.tensors import EncodedData, design_targets
+from harness.data.tensors import QUERY_LEN, EncodedData, design_targets
 from harness.design import Design
 from harness.encoders import EncoderSpec, build_encoder
 from harness.evaluation import evaluate, split_targets
@@ -30,12 +30,12 @@ LOSS_TERMS = ("action", "query", "coord", "total")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 300
-    batch_size: int = 32
+    steps: int = 200
+    batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 0.01
     eval_every: int = 0          # extra evaluations every N steps; 0: at epoch ends and the end
-    query_steps: int = 32
+    trim_padding: bool = True    # pad each batch to its longest prompt, not to max_length
 
 
 @dataclass
@@ -44,6 +44,7 @@ class RunResult:
     steps_done: int
     epochs_done: int
     final: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
     diverged_at: int | None = None
     message: str = ""
     train_seconds: float = 0.0
@@ -53,15 +54,54 @@ class Hooks:
     """Named attachment points of the loop; the base class does nothing (the bare step)."""
 
     def on_start(self, run: "Run") -> None: ...
+    def on_step_start(self, run: "Run", step: int, batch: dict) -> None: ...
+    def after_loss(self, run: "Run", step: int, batch: dict, outputs: dict,
+                   losses: dict) -> None: ...
     def after_backward(self, run: "Run", step: int, batch: dict, outputs: dict, losses: dict,
                        skipped: list[str]) -> None: ...
     def after_clip(self, run: "Run", step: int, grad_norm: torch.Tensor) -> None: ...
     def after_step(self, run: "Run", step: int) -> None: ...
+    def before_flush(self, run: "Run") -> None: ...
+    def after_flush(self, run: "Run", rows: list) -> None: ...
     def on_end(self, run: "Run") -> None: ...
 
 
+class HookChain(Hooks):
+    """Several hooks attached at once, called in order."""
+
+    def __init__(self, hooks: list[Hooks | None]):
+        self.hooks = [h for h in hooks if h is not None]
+
+    def on_start(self, *a):
+        for h in self.hooks: h.on_start(*a)
+
+    def on_step_start(self, *a):
+        for h in self.hooks: h.on_step_start(*a)
+
+    def after_loss(self, *a):
+        for h in self.hooks: h.after_loss(*a)
+
+    def after_backward(self, *a):
+        for h in self.hooks: h.after_backward(*a)
+
+    def after_clip(self, *a):
+        for h in self.hooks: h.after_clip(*a)
+
+    def after_step(self, *a):
+        for h in self.hooks: h.after_step(*a)
+
+    def before_flush(self, *a):
+        for h in self.hooks: h.before_flush(*a)
+
+    def after_flush(self, *a):
+        for h in self.hooks: h.after_flush(*a)
+
+    def on_end(self, *a):
+        for h in self.hooks: h.on_end(*a)
+
+
 def build_model(data: EncodedData, design: Design, spec: EncoderSpec, seed: int,
-                query_steps: int) -> AgentModel:
+                query_steps: int = QUERY_LEN) -> AgentModel:
     with seeded(seed, "encoder"):
         encoder = build_encoder(spec, data.vocab_size)
     return AgentModel(encoder, design, data.vocab_size, query_steps, seed)
@@ -79,6 +119,13 @@ class Run:
     model: AgentModel
     optimizer: torch.optim.Optimizer
     records: StepRecords
+    facts: dict = field(default_factory=dict)    # run-level measurements for status.json
+
+    def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
+        """The design's forward pass and loss on a batch already on the device."""
+        outputs = self.model(batch["input_ids"], batch["attention_mask"])
+        targets = {**batch, **design_targets(batch, self.data.units, self.design.coord_units)}
+        return outputs, LOSSES[self.design.loss](outputs, targets)
 
 
 def clip_or_measure(parameters: list, clip_norm: float | None) -> torch.Tensor:
@@ -97,24 +144,36 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
           seed: int, device: torch.device, records: StepRecords, hooks: Hooks | None = None,
           progress=None) -> RunResult:
     hooks = hooks or Hooks()
-    model = build_model(data, design, spec, seed, settings.query_steps).to(device)
+    model = build_model(data, design, spec, seed, QUERY_LEN).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
                                   weight_decay=settings.weight_decay)
     schedulers = EpochSchedulers(optimizer, design.warmup)
-    loss_fn, backward_fn = LOSSES[design.loss], BACKWARDS[design.backward]
+    backward_fn = BACKWARDS[design.backward]
     parameters = list(model.parameters())
     val_targets = split_targets(data.val, data.units)
     run = Run(data, design, settings, seed, device, model, optimizer, records)
     # Dropout draws from the global RNG: seed it identically for every variant.
     torch.manual_seed(derive_seed(seed, "dropout"))
+    # Reading values back from a GPU stalls it: do that every 25 steps there, every step on CPU.
     sync_every = 1 if device.type == "cpu" else 25
+
+    def flush() -> list:
+        hooks.before_flush(run)
+        rows = records.flush()
+        hooks.after_flush(run, rows)
+        return rows
 
     def validate(step: int) -> dict:
         metrics = evaluate(model, data.val, val_targets, data.units, data.tokenizer,
-                           settings.batch_size, device)
+                           settings.batch_size, device, settings.trim_padding)
         records.add_many(step, {f"val/{k}": v for k, v in metrics.items()})
-        records.flush()
+        flush()
         return metrics
+
+    def result(status: str, **extra) -> RunResult:
+        hooks.on_end(run)
+        return RunResult(status, step, epoch, metrics, facts=run.facts,
+                         train_seconds=time.perf_counter() - start, **extra)
 
     hooks.on_start(run)
     start = time.perf_counter()
@@ -124,13 +183,13 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
         for index in order.split(settings.batch_size):
             if step >= settings.steps:
                 break
-            t0 = time.perf_counter()
-            batch = {k: v.to(device, non_blocking=True) for k, v in data.train.batch(index).items()}
+            batch = {k: v.to(device, non_blocking=True)
+                     for k, v in data.train.batch(index, settings.trim_padding).items()}
+            hooks.on_step_start(run, step, batch)
             model.train()
             optimizer.zero_grad(set_to_none=True)
-            outputs = model(batch["input_ids"], batch["attention_mask"])
-            targets = {**batch, **design_targets(batch, data.units, design.coord_units)}
-            losses = loss_fn(outputs, targets)
+            outputs, losses = run.forward_and_loss(batch)
+            hooks.after_loss(run, step, batch, outputs, losses)
             skipped = backward_fn(losses)
             hooks.after_backward(run, step, batch, outputs, losses, skipped)
             grad_norm = clip_or_measure(parameters, design.clip_norm)
@@ -140,8 +199,7 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
             hooks.after_step(run, step)
 
             records.add_many(step, {f"loss/{t}": losses[t].detach() for t in LOSS_TERMS})
-            records.add_many(step, {"lr": lr, "grad_norm": grad_norm.detach(),
-                                    "step_time_s": time.perf_counter() - t0})
+            records.add_many(step, {"lr": lr, "grad_norm": grad_norm.detach()})
             if design.clip_norm is not None:
                 records.add(step, "clipped", (grad_norm > design.clip_norm).float())
             for term in skipped:
@@ -149,16 +207,12 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
             step += 1
 
             if step % sync_every == 0 or step == settings.steps:
-                flushed = records.flush()
-                if any(m == "grad_norm" and not math.isfinite(v) for _, m, v in flushed):
-                    if not weights_finite(model):
-                        first = min(s for s, m, v in flushed
-                                    if m == "grad_norm" and not math.isfinite(v))
-                        hooks.on_end(run)
-                        return RunResult("diverged", step, epoch, metrics, diverged_at=first,
-                                         message=f"weights became non-finite after a "
-                                                 f"non-finite gradient at step {first}",
-                                         train_seconds=time.perf_counter() - start)
+                flushed = flush()
+                bad = [s for s, m, v in flushed if m == "grad_norm" and not math.isfinite(v)]
+                if bad and not weights_finite(model):
+                    return result("diverged", diverged_at=min(bad),
+                                  message=f"weights became non-finite after a non-finite "
+                                          f"gradient at step {min(bad)}")
                 if progress is not None:
                     progress(step, {t: records.last(f"loss/{t}") for t in LOSS_TERMS})
             if settings.eval_every and step % settings.eval_every == 0:
@@ -171,5 +225,4 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
             epoch += 1
     if last_eval_step != step:
         metrics = validate(step)
-    hooks.on_end(run)
-    return RunResult("ok", step, epoch, metrics, train_seconds=time.perf_counter() - start)
+    return result("ok")

@@ -224,6 +224,7 @@ def test_task_metrics_on_five_hand_made_steps():
         "step_acc": 3 / 5,            # steps 0, 2, 3
         "tap_acc": 1 / 2,             # true taps: steps 0 (hit) and 1 (miss)
         "text_em": 1 / 2,             # true TYPE: "hello" hit, "world" vs "word" miss
+        "text_f1": 1 / 2,             # word F1: 1 for "hello", 0 for "word" against "world"
         "step_acc/TYPE": 1.0, "n/TYPE": 2.0,
         "step_acc/DUAL_POINT": 0.5, "n/DUAL_POINT": 2.0,
         "step_acc/PRESS_BACK": 0.0, "n/PRESS_BACK": 1.0,
@@ -324,3 +325,11 @@ def test_baseline_metrics_prefixed_and_scored_on_val():
     assert metrics["baseline/step_acc/DUAL_POINT"] == 0.5
     assert metrics[f"baseline/n/{actions.name(TYPE)}"] == 1.0
     assert metrics["baseline/n_steps"] == 3.0
+
+
+def test_word_f1_gives_partial_credit():
+    from harness.metrics import word_f1
+    assert word_f1("lo - fi music", "lo - fi music") == 1.0
+    assert word_f1("cat videos", "cat music") == 0.5
+    assert word_f1("", "cat") == 0.0 and word_f1("", "") == 1.0
+    assert word_f1("dog", "cat") == 0.0

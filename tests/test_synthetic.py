@@ -17,10 +17,15 @@ from harness.errors import DataError
 SCREEN = (1080, 2400)
 
 #: AitW-like action mix (percent of steps) that the default data set must reproduce.
+# Percent of steps. The small world (the default) has shorter episodes, so fewer taps per
+# completed goal; the full world follows AitW's mix more closely.
 MIX_RANGES = {
-    "tap": (45, 55), "swipe": (8, 12), actions.TYPE: (8, 12), actions.PRESS_HOME: (6, 10),
-    actions.PRESS_BACK: (3, 6), actions.PRESS_ENTER: (5, 8),
-    actions.STATUS_TASK_COMPLETE: (10, 15), actions.STATUS_TASK_IMPOSSIBLE: (1, 2),
+    "small": {"tap": (38, 50), "swipe": (8, 15), actions.TYPE: (7, 12),
+              actions.PRESS_HOME: (6, 11), actions.PRESS_BACK: (3, 6), actions.PRESS_ENTER: (5, 10),
+              actions.STATUS_TASK_COMPLETE: (10, 16), actions.STATUS_TASK_IMPOSSIBLE: (1, 2.5)},
+    "full": {"tap": (45, 55), "swipe": (8, 12), actions.TYPE: (8, 12),
+             actions.PRESS_HOME: (6, 10), actions.PRESS_BACK: (3, 6), actions.PRESS_ENTER: (5, 8),
+             actions.STATUS_TASK_COMPLETE: (10, 15), actions.STATUS_TASK_IMPOSSIBLE: (1, 2)},
 }
 
 
@@ -94,7 +99,7 @@ def test_a_smaller_data_set_is_a_prefix_of_a_larger_one(pixel):
 def test_metadata(pixel, normalized):
     assert pixel.units == Units("pixel", SCREEN)
     assert normalized.units == Units("normalized", SCREEN)
-    assert pixel.source == "synthetic(n_episodes=400, seed=0, units=pixel)"
+    assert pixel.source == "synthetic(n_episodes=400, seed=0, units=pixel, world=small)"
     assert pixel.axis_order_in_source == "xy"
     keys = pixel.episodes()
     assert len(keys) == 400 and keys[0] == "synthetic-000000" and keys[-1] == "synthetic-000399"
@@ -139,11 +144,13 @@ def test_action_fields_follow_aitw_conventions(pixel):
         assert bool(s.type_text) == (s.action_type == actions.TYPE)
 
 
-def test_all_seven_actions_in_an_aitw_like_mix(pixel):
-    counts = Counter(_kind(s) for s in pixel.steps)
-    assert {s.action_type for s in pixel.steps} == set(actions.USED_CODES)
-    for kind, (low, high) in MIX_RANGES.items():
-        share = 100 * counts[kind] / len(pixel.steps)
+@pytest.mark.parametrize("world", ["small", "full"])
+def test_all_seven_actions_in_an_aitw_like_mix(world):
+    steps = generate(world=world).steps
+    counts = Counter(_kind(s) for s in steps)
+    assert {s.action_type for s in steps} == set(actions.USED_CODES)
+    for kind, (low, high) in MIX_RANGES[world].items():
+        share = 100 * counts[kind] / len(steps)
         assert low <= share <= high, (kind, round(share, 1))
 
 
@@ -180,8 +187,10 @@ def test_typed_text_appears_in_prompt_and_goal(pixel):
     for s in typed:
         assert s.type_text in parse_prompt(s.prompt)["goal"]
     texts = Counter(s.type_text for s in typed)
-    assert len(texts) >= 36                  # several dozen distinct queries ...
-    assert texts.most_common(1)[0][1] > 1    # ... some repeated
+    # a couple of dozen distinct texts, each recurring (the query head cannot copy, so a typed
+    # text is learnable only when it recurs in training)
+    assert 15 <= len(texts) <= 40
+    assert sum(n >= 3 for n in texts.values()) >= 0.8 * len(texts)
 
 
 def test_taps_land_inside_a_labelled_element_of_the_prompt(pixel):
@@ -204,7 +213,7 @@ def test_the_prompt_determines_the_action(pixel):
             label = (s.action_type, s.type_text)
         seen[s.prompt].add(label)
     assert all(len(labels) == 1 for labels in seen.values())
-    assert len(seen) > 0.5 * len(pixel.steps)  # and prompts are varied
+    assert len(seen) > 0.3 * len(pixel.steps)  # and prompts are varied
 
 
 # ------------------------------------------------------------------ geometry

@@ -10,7 +10,7 @@ from harness.data import synthetic
 from harness.data.tensors import EncodedData, encode_split
 from harness.data.tokenize import load_pretrained_tokenizer, train_wordpiece
 from harness.data.types import PIXEL, Dataset
-from harness.data.user_json import read_user_json
+from harness.data.formats import read_dataset
 from harness.encoders import EncoderSpec, max_positions
 from harness.errors import DataError
 
@@ -22,12 +22,13 @@ def load_dataset(settings: DataSettings) -> Dataset:
         return synthetic.generate(n_episodes=settings.synthetic_episodes,
                                   seed=settings.data_seed,
                                   units=settings.units or PIXEL,
-                                  screen=settings.screen_size or DEFAULT_SYNTHETIC_SCREEN)
+                                  screen=settings.screen_size or DEFAULT_SYNTHETIC_SCREEN,
+                                  world=settings.synthetic_world)
     path = Path(settings.source)
     if not path.exists():
         raise DataError.at(path, "no such file or folder (--data takes 'synthetic', a data "
                                  "file or a folder of them)")
-    return read_user_json(path, units=settings.units, screen=settings.screen_size)
+    return read_dataset(path, settings.data_format, settings.units, settings.screen_size)
 
 
 def prepare_data(settings: DataSettings, spec: EncoderSpec) -> EncodedData:

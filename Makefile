@@ -1,0 +1,30 @@
+# Two entry points do everything on a fresh machine:
+#   make ablation   set up, then run every variant on the built-in defaults
+#   make test       set up, then run the test suite
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+
+.PHONY: setup ablation quick test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU build from local disk; a plain `torch` would download a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,minilm,aitw]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+ablation: setup
+	$(PY) run_ablation.py --variants all
+
+quick: setup
+	$(PY) run_ablation.py --variants all --quick
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache reports/ablation reports/quick

@@ -1,0 +1,234 @@
+"""The AiTZ export of Android in the Wild (CoAT project): reading and detection.
+
+A file is one JSON list of steps (usually one episode); a data set is a file or a folder of
+such files, possibly in subfolders next to their screenshots. Read off the real sample in
+``tests/data/aitz-sample/``:
+
+- every field except ``result_action_type``, ``step_id`` and ``episode_length`` is a string,
+  and ``ui_positions``, ``ui_text``, ``ui_types``, ``result_touch_yx``, ``result_lift_yx`` are
+  JSON-encoded lists inside those strings;
+- ``ui_positions`` are ``[y_top, x_left, height, width]`` in PIXELS of the screenshot;
+- ``result_touch_yx`` / ``result_lift_yx`` are ``[y, x]`` NORMALIZED to [0, 1], and
+  ``[-1.0, -1.0]`` on every action that is not DUAL_POINT;
+- ``instruction`` is the goal; the ``coat_*`` fields are model-written descriptions, not
+  labels, and are ignored.
+
+The export does not state the screenshot size, and the pixel boxes mean nothing without it, so
+the caller must give it (``--screen-size WIDTHxHEIGHT``); it is never guessed. The result is a
+normalized data set: points ``(x, y)`` (the yx pair swapped, the ``(-1, -1)`` sentinel kept
+exactly) and boxes ``[x/W, y/H, w/W, h/H]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from harness.data.aitw_tfrecord import check_action, yx_to_xy
+from harness.data.prompts import render_prompt
+from harness.data.types import NORMALIZED, Box, Dataset, Step, Units
+from harness.errors import DataError
+
+FORMAT_NAME = "aitz"
+
+#: Fields a step must have; any others (``coat_*``, image paths, ...) are not read.
+REQUIRED = ("episode_id", "step_id", "instruction", "ui_positions", "ui_text", "ui_types",
+            "result_action_type", "result_action_text", "result_touch_yx", "result_lift_yx")
+
+#: How far (pixels) a box may reach past the given screen before the size is called wrong:
+#: the export's boxes are whole pixels, so a rounding pixel is not evidence of a wrong size.
+BOX_SLACK_PX = 1
+
+_NAMES = {"action": "result_action_type", "text": "result_action_text",
+          "touch": "result_touch_yx", "lift": "result_lift_yx"}
+
+
+# --------------------------------------------------------------------------- detection
+
+def _json_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*.json") if p.is_file())
+
+
+def looks_like_aitz(path) -> bool:
+    """A JSON list whose first element has ``ui_positions`` and ``result_action_type`` (for a
+    folder: its first ``*.json`` file). Never raises."""
+    path = Path(path)
+    if path.is_dir():
+        files = _json_files(path)
+        if not files:
+            return False
+        path = files[0]
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (isinstance(content, list) and bool(content) and isinstance(content[0], dict)
+            and "ui_positions" in content[0] and "result_action_type" in content[0])
+
+
+# --------------------------------------------------------------------------- one step
+
+def _field(raw: dict, key: str, kind, err):
+    if key not in raw:
+        raise err(f"missing field '{key}'")
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise err(f"field '{key}' must be {kind.__name__}, got {type(value).__name__} "
+                  f"{_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_list(raw: dict, key: str, err) -> list:
+    """A string field that holds a JSON-encoded list (the export's way of storing lists)."""
+    text = _field(raw, key, str, err)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise err(f"field '{key}' is not a JSON-encoded list ({exc.msg}): {_short(text)}") from None
+    if not isinstance(value, list):
+        raise err(f"field '{key}' must hold a JSON list, got {type(value).__name__} "
+                  f"{_short(value)}")
+    return value
+
+
+def _numbers(value, n: int, what: str, err) -> list[float]:
+    if (not isinstance(value, list) or len(value) != n
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
+            or not all(math.isfinite(v) for v in value)):
+        raise err(f"{what} must be a list of {n} finite numbers, got {_short(value)}")
+    return [float(v) for v in value]
+
+
+def _strings(raw: dict, key: str, err) -> list[str]:
+    values = _json_list(raw, key, err)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise err(f"{key}[{i}] must be a string, got {_short(v)}")
+    return values
+
+
+def _box(value, i: int, screen: tuple[int, int], err) -> Box:
+    """Pixel ``[y, x, h, w]`` to normalized ``[x/W, y/H, w/W, h/H]``; a box off the given
+    screen means the screen size is wrong, which would silently rescale every box."""
+    y, x, h, w = _numbers(value, 4, f"ui_positions[{i}]", err)
+    width, height = screen
+    if h < 0 or w < 0:
+        raise err(f"ui_positions[{i}] = {value} (y, x, h, w) has a negative height or width")
+    if (x < -BOX_SLACK_PX or y < -BOX_SLACK_PX or x + w > width + BOX_SLACK_PX
+            or y + h > height + BOX_SLACK_PX):
+        raise err(f"ui_positions[{i}] = {value} (y, x, h, w pixels) lies outside the given "
+                  f"{width}x{height} screen: is --screen-size WIDTHxHEIGHT right for these "
+                  "screenshots?")
+    return (x / width, y / height, w / width, h / height)
+
+
+def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
+    """Validate one AiTZ step and convert it to the harness convention. Errors name the file,
+    the episode and the step (the step's ``step_id``, else its position in the file)."""
+    episode = raw.get("episode_id") if isinstance(raw, dict) else None
+    step_id = raw.get("step_id") if isinstance(raw, dict) else None
+    where = step_id if isinstance(step_id, int) and not isinstance(step_id, bool) else \
+        f"#{position} in the file"
+
+    def err(message):
+        return DataError.at(file, message, episode=episode, step=where)
+
+    if not isinstance(raw, dict):
+        raise err(f"a step must be an object, got {type(raw).__name__}")
+    _field(raw, "episode_id", str, err)
+    _field(raw, "step_id", int, err)
+    goal = _field(raw, "instruction", str, err)
+    if not goal.strip():
+        raise err("field 'instruction' (the goal) is empty")
+    positions = _json_list(raw, "ui_positions", err)
+    texts = _strings(raw, "ui_text", err)
+    types = _strings(raw, "ui_types", err)
+    if not len(positions) == len(texts) == len(types):
+        raise err(f"ui_positions, ui_text and ui_types differ in length: {len(positions)}, "
+                  f"{len(texts)}, {len(types)}")
+    code = _field(raw, "result_action_type", int, err)
+    text = _field(raw, "result_action_text", str, err)
+    touch = _numbers(_json_list(raw, "result_touch_yx", err), 2, "result_touch_yx", err)
+    lift = _numbers(_json_list(raw, "result_lift_yx", err), 2, "result_lift_yx", err)
+    check_action(code, text, touch, lift, err, _NAMES)
+    boxes = tuple(_box(p, i, screen, err) for i, p in enumerate(positions))
+    return Step(episode=episode, index=step_id, prompt=render_prompt(goal, zip(types, texts)),
+                boxes=boxes, action_type=code, type_text=text,
+                touch=yx_to_xy(touch), lift=yx_to_xy(lift))
+
+
+# --------------------------------------------------------------------------- files and folders
+
+def _read_file(file: Path, screen: tuple[int, int]) -> list[Step]:
+    try:
+        content = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError.at(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DataError.at(file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                                 f"{exc.colno})") from None
+    if not isinstance(content, list) or not content:
+        raise DataError.at(file, "an AiTZ file must hold a non-empty JSON list of steps, got "
+                                 f"{type(content).__name__}")
+    return [parse_step(raw, file=file, position=i, screen=screen) for i, raw in enumerate(content)]
+
+
+def _check_screen(path: Path, screen) -> tuple[int, int]:
+    if screen is None:
+        raise DataError.at(path, "AiTZ boxes (ui_positions) are in pixels of the screenshots and "
+                                 "the export does not state their size: pass --screen-size "
+                                 "WIDTHxHEIGHT (the episode's PNG width x height)")
+    try:
+        width, height = (int(v) for v in screen)
+    except (TypeError, ValueError):
+        raise DataError.at(path, f"screen size must be (width, height), got {screen!r}") from None
+    if width <= 0 or height <= 0:
+        raise DataError.at(path, f"screen size must be positive, got {width}x{height}")
+    return (width, height)
+
+
+def read_aitz(path, screen: tuple[int, int] | None) -> Dataset:
+    """Read an AiTZ file, or every ``*.json`` under a folder, as a normalized data set.
+
+    ``screen`` is the screenshots' ``(width, height)`` in pixels, needed to normalize the
+    boxes. Steps are grouped by ``episode_id`` and ordered by ``step_id``; ``Step.index`` is
+    the ``step_id``.
+    """
+    path = Path(path)
+    screen = _check_screen(path, screen)
+    if path.is_dir():
+        files = _json_files(path)
+        if not files:
+            raise DataError.at(path, "the folder holds no .json data files")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DataError.at(path, "no such file or folder")
+    by_episode: dict[str, dict[int, Step]] = {}
+    where: dict[tuple[str, int], Path] = {}
+    for file in files:
+        for step in _read_file(file, screen):
+            key = (step.episode, step.index)
+            if key in where:
+                raise DataError.at(file, f"step_id {step.index} appears twice (also in "
+                                         f"{where[key]})", episode=step.episode, step=step.index)
+            where[key] = file
+            by_episode.setdefault(step.episode, {})[step.index] = step
+    steps = [s for e in by_episode.values() for _, s in sorted(e.items())]
+    width, height = screen
+    note = (f"converted from AiTZ: points [y, x] -> (x, y) (normalized as stored; [-1, -1] kept "
+            f"for steps without a gesture); boxes pixel [y, x, h, w] -> normalized "
+            f"[x/{width}, y/{height}, w/{width}, h/{height}] using the given {width}x{height} "
+            "screen; prompts rendered from instruction, ui_types and ui_text "
+            "(harness.data.prompts); coat_* fields ignored (model-written, not labels)")
+    return Dataset(steps=steps, units=Units(NORMALIZED, screen), source=str(path),
+                   axis_order_in_source="yx", notes=[note])
+
+
+__all__ = ["read_aitz", "looks_like_aitz", "parse_step", "FORMAT_NAME"]

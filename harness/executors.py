@@ -1,0 +1,136 @@
+"""Where the grid's (variant, seed) runs execute: in this process one after the other, or in
+parallel worker processes (``--jobs N``). Runs are independent and seeded by name, so the
+executor changes wall time only; each worker uses ``threads`` CPU threads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from variants.registry import Variant
+
+
+@dataclass(frozen=True)
+class RunTask:
+    index: int
+    variant: Variant
+    seed: int
+    run_dir: Path
+
+
+class SequentialExecutor:
+    def __init__(self, threads: int | None = None):
+        self.threads = threads
+
+    def run(self, tasks, data, settings, progress, hooks_factory=None):
+        from harness.runner import run_one
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        for task in tasks:
+            progress.start_run(task.index, task.variant.name, task.seed)
+            hooks = hooks_factory(task.variant, task.seed) if hooks_factory else None
+            status = run_one(data, task.variant, task.seed, settings, task.run_dir,
+                             lambda step, losses, i=task.index: progress.on_step(i, step, losses),
+                             hooks)
+            progress.end_run(task.index, status)
+            yield status
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_WORKER: dict = {}
+
+
+def _init_worker(data, settings, threads: int, updates) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.update(data=data, settings=settings, updates=updates)
+
+
+def _run_in_worker(task: RunTask) -> dict:
+    from harness.runner import run_one
+    updates = _WORKER["updates"]
+    updates.put(("start", task.index, task.variant.name, task.seed))
+
+    def on_step(step, losses):
+        updates.put(("step", task.index, step, losses))
+
+    return run_one(_WORKER["data"], task.variant, task.seed, _WORKER["settings"], task.run_dir,
+                   on_step)
+
+
+class ProcessExecutor:
+    """Runs tasks in ``jobs`` spawned processes (spawn, not fork: forking a process that holds
+    OpenMP threads can deadlock). The data set is sent to each worker once."""
+
+    def __init__(self, jobs: int, threads: int = 1):
+        self.jobs = jobs
+        self.threads = threads
+
+    def run(self, tasks, data, settings, progress, hooks_factory=None):
+        if hooks_factory is not None:
+            raise ValueError("hooks run in this process only: use the sequential executor")
+        context = multiprocessing.get_context("spawn")
+        updates = context.Manager().Queue()
+        listener = threading.Thread(target=_relay, args=(updates, progress), daemon=True)
+        listener.start()
+        try:
+            with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker,
+                                     initargs=(data, settings, self.threads, updates)) as pool:
+                pending = {pool.submit(_run_in_worker, task): task for task in tasks}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        task = pending.pop(future)
+                        status = _status_of(future, task, settings)
+                        updates.put(("end", task.index, status))
+                        yield status
+        finally:
+            updates.put(None)
+            listener.join(timeout=5)
+
+
+def _status_of(future, task: RunTask, settings) -> dict:
+    """A worker that died (killed, out of memory) leaves no status of its own: record one."""
+    try:
+        return future.result()
+    except Exception as exc:  # the process pool itself broke
+        from harness.io import atomic_write_json
+        from harness.runner import run_fingerprint
+        status = {"variant": task.variant.name, "seed": task.seed, "status": "failed",
+                  "message": f"worker process failed: {type(exc).__name__}: {exc}",
+                  "fingerprint": run_fingerprint(settings, task.variant), "final": {}}
+        atomic_write_json(task.run_dir / "status.json", status)
+        return status
+
+
+def _relay(updates, progress) -> None:
+    """Forward workers' progress messages to the bar in this process."""
+    while True:
+        try:
+            message = updates.get(timeout=0.5)
+        except queue_module.Empty:
+            continue
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        kind, index, *rest = message
+        if kind == "start":
+            progress.start_run(index, *rest)
+        elif kind == "step":
+            progress.on_step(index, *rest)
+        else:
+            progress.end_run(index, *rest)
+
+
+def make_executor(jobs: int, threads: int | None):
+    if jobs <= 1:
+        return SequentialExecutor(threads)
+    return ProcessExecutor(jobs, threads or 1)
