@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, default=None,
                    help=f"output folder (default {DEFAULT_OUT}, with --quick {QUICK_OUT})")
     g.add_argument("--force", action="store_true", help="recompute runs already finished")
+    g.add_argument("--report-only", type=Path, default=None, metavar="OUT",
+                   help="rebuild the report of an earlier run's output folder, without training")
+    g.add_argument("--no-report", action="store_true", help="write records only, no report")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -197,6 +200,10 @@ def _main(args) -> int:
     from harness.environment import resolve_device
     from harness.runner import format_summary, run_grid
 
+    if args.report_only is not None:
+        from harness.report import build_report
+        print(f"report: {build_report(args.report_only)}")
+        return 0
     for path in args.variants_file:
         variants.load_variants_file(path)
     if args.list:
@@ -231,4 +238,7 @@ def _main(args) -> int:
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))
     print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/runs/")
+    if not args.no_report:
+        from harness.report import build_report
+        print(f"report: {build_report(out)}")
     return 0

@@ -58,7 +58,7 @@ def test_prompt_matches_the_synthetic_style():
     assert (render_prompt("open clock", elements, screen="Home", previous="PRESS_HOME")
             == synthetic.render_prompt("open clock", "Home", "PRESS_HOME", elements))
     assert (render_prompt("open clock", elements)
-            == "Goal: open clock. Elements: Clock ; [ICON_PLAY] ; [BUTTON] Install ; [TEXT]")
+            == "Goal: open clock. Elements: Clock ; play ; Install button ; text")
 
 
 # --------------------------------------------------------------------------- AiTZ
@@ -102,9 +102,9 @@ def test_aitz_tap_lands_on_the_clock_app():
 def test_aitz_prompt_has_goal_and_ui_texts():
     home, _, tap, done = read_aitz(SAMPLE, screen=SCREEN).steps
     assert home.prompt.startswith(f"Goal: {GOAL}. Elements: M ; Set ; up email ; "
-                                  "[ICON_GOOGLE] G ; Coogle ; ")
+                                  "G google ; Coogle ; ")
     assert "Search your phone and more" in tap.prompt
-    assert "Stopwatch" in done.prompt and "[ICON_TIME]" in done.prompt
+    assert "Stopwatch" in done.prompt and "time" in done.prompt
     assert "coat" not in home.prompt.lower() and "home screen" not in home.prompt
 
 
@@ -197,7 +197,7 @@ def test_tfrecord_round_trip(tfrecord_file):
         assert step.touch == step.lift == actions.NO_POINT
     boxes = ((f32(0.2), f32(0.1), f32(0.6), f32(0.05)), (f32(0.3), f32(0.5), f32(0.4), f32(0.1)))
     assert all(s.boxes == boxes for s in data.steps)
-    prompt = f"Goal: {GOAL_AITW}. Elements: Search ; [ICON_MAGNIFYING_GLASS]"
+    prompt = f"Goal: {GOAL_AITW}. Elements: Search ; magnifying glass"
     assert all(s.prompt == prompt for s in data.steps)
 
 

@@ -4,7 +4,7 @@ The model reads text only, so a screen's UI annotations must be rendered as text
 same style as the synthetic generator (:func:`harness.data.synthetic.render_prompt`), so a model
 or a tokenizer length budget tuned on one source sees the same layout on another:
 
-    Goal: <goal>. Screen: <title>. Previous: <action>. Elements: a ; [ICON_X] ; [BUTTON] b
+    Goal: <goal>. Screen: <title>. Previous: <action>. Elements: a ; x ; b button
 
 ``Screen:`` and ``Previous:`` are left out when the source does not provide them (neither AiTZ
 nor AitW names the screen, and neither stores the previous action as text). Boxes are not part
@@ -20,11 +20,15 @@ SEPARATOR = " ; "
 
 
 def render_element(ui_type: str, text: str) -> str:
-    """A TEXT element is its text; any other element (or an empty TEXT) is tagged with its type,
-    because an icon's type is often all the screen says about it."""
-    if ui_type == "TEXT" and text:
-        return text
-    return f"[{ui_type}] {text}" if text else f"[{ui_type}]"
+    """A TEXT element is its text; any other element is its text followed by its type in plain
+    words (``("ICON_NAV_BAR_CIRCLE", "")`` -> ``nav bar circle``, ``("BUTTON", "OK")`` -> ``OK
+    button``), because an icon's type is often all the screen says about it. Plain words keep
+    prompts short: ``[ICON_NAV_BAR_CIRCLE]`` costs nine WordPiece tokens, ``nav bar circle``
+    three, and prompt length is most of a CPU training step's cost."""
+    if ui_type == "TEXT":
+        return text or "text"
+    kind = ui_type.lower().removeprefix("icon_").replace("_", " ")
+    return f"{text} {kind}" if text else kind
 
 
 def render_prompt(goal: str, elements: Iterable[tuple[str, str]], screen: str | None = None,

@@ -1196,21 +1196,16 @@ def render_prompt(goal: str, title: str, previous: str, elements) -> str:
 
 _PROMPT = re.compile(r"Goal: (?P<goal>.*)\. Screen: (?P<screen>.*?)\. "
                      r"Previous: (?P<previous>\S+)\. Elements: (?P<elements>.*)", re.S)
-_ELEMENT = re.compile(r"\[(?P<ui>[A-Z_]+)\](?: (?P<text>.*))?", re.S)
 
 
 def parse_prompt(prompt: str) -> dict:
-    """Split a synthetic prompt into goal, screen, previous and elements ``[(ui, text), ...]``;
-    the elements are in the order of the step's boxes."""
+    """Split a synthetic prompt into goal, screen, previous and the elements' labels (as
+    :func:`harness.data.prompts.render_element` wrote them), in the order of the step's boxes."""
     m = _PROMPT.fullmatch(prompt)
     if not m:
         raise ValueError(f"not a synthetic prompt: {prompt[:80]!r}")
-    elements = []
-    for part in m["elements"].split(" ; "):
-        e = _ELEMENT.fullmatch(part)
-        elements.append((e["ui"], e["text"] or "") if e else ("TEXT", part))
     return {"goal": m["goal"], "screen": m["screen"], "previous": m["previous"],
-            "elements": elements}
+            "elements": m["elements"].split(prompts.SEPARATOR)}
 
 
 def generate(n_episodes: int = 400, seed: int = 0, units: str = "pixel",

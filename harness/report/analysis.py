@@ -1,0 +1,326 @@
+"""From records to the report's tables: per-variant summary with intervals, the effect of each
+fix in both directions, the measurements behind each claim of the review, and anomalies.
+
+Every function is a pure function of :class:`~harness.report.load.GridRecords`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.design import AXES, differing_axes
+from harness.report.load import GridRecords
+from harness.report.stats import Estimate, estimate, verdict
+
+PRIMARY = "step_acc"
+#: Final validation metrics shown in the summary and effect tables, with their labels.
+METRICS = {
+    "step_acc": "step accuracy",
+    "action_acc": "action accuracy",
+    "tap_acc": "tap accuracy",
+    "swipe_acc": "swipe accuracy",
+    "text_em": "typed text exact match",
+    "text_f1": "typed text word F1",
+}
+COST = {"step_time_s": "step time (s)", "samples_per_s": "samples/s",
+        "tokens_per_s": "tokens/s", "peak_memory_mb": "peak memory (MB)", "mfu": "MFU"}
+HIGHER_IS_BETTER = {**{m: True for m in METRICS}, "step_time_s": False, "samples_per_s": True,
+                    "tokens_per_s": True, "peak_memory_mb": False, "mfu": True}
+
+
+def _ok(records: GridRecords) -> pd.DataFrame:
+    return records.summary[records.summary.status == "ok"]
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
+
+
+# --------------------------------------------------------------------------- summary
+
+def summary_table(records: GridRecords) -> pd.DataFrame:
+    """One row per variant: run counts by status, each metric's mean and 95% interval over the
+    seeds that finished, and cost (medians over runs)."""
+    rows = []
+    for variant in records.variant_names():
+        runs = records.summary[records.summary.variant == variant]
+        ok = runs[runs.status == "ok"]
+        row = {"variant": variant}
+        for status in ("ok", "diverged", "failed", "interrupted", "missing"):
+            row[f"runs_{status}"] = int((runs.status == status).sum())
+        for metric in METRICS:
+            est = estimate(_column(ok, metric))
+            row[metric] = est.mean
+            row[f"{metric}_low"], row[f"{metric}_high"] = est.low, est.high
+        for metric in COST:
+            values = _column(runs, metric).dropna()
+            row[metric] = float(values.median()) if len(values) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_variants(table: pd.DataFrame) -> dict[str, set[str]]:
+    """For each metric, the variant(s) with the best mean."""
+    best = {}
+    for metric, higher in HIGHER_IS_BETTER.items():
+        if metric not in table or table[metric].isna().all():
+            continue
+        target = table[metric].max() if higher else table[metric].min()
+        best[metric] = set(table.loc[table[metric] == target, "variant"])
+    return best
+
+
+# --------------------------------------------------------------------------- effects
+
+@dataclass(frozen=True)
+class Comparison:
+    fix: str
+    axis: str
+    direction: str      # "original + fix" or "fixed - fix"
+    with_fix: str       # the variant that has the fix
+    without_fix: str    # the variant that lacks it
+    base: str           # the variant that is the reference of this direction
+
+
+def comparisons(records: GridRecords) -> list[Comparison]:
+    """Pairs of registered variants that differ by one fix, in both directions, for every axis
+    the two designs disagree on (and shared axes with another value, such as clipping)."""
+    names = set(records.variant_names())
+    out = []
+    for axis in AXES.values():
+        if axis.original != axis.fixed:
+            pairs = [("original + fix", f"original+{axis.fix}", "original", "original"),
+                     ("fixed - fix", "fixed", f"fixed-{axis.fix}", "fixed")]
+        elif len(axis.choices) > 1:
+            pairs = [("original - shared choice", "original", f"original-{axis.fix}", "original"),
+                     ("fixed - shared choice", "fixed", f"fixed-{axis.fix}", "fixed")]
+        else:
+            continue
+        for direction, with_fix, without_fix, base in pairs:
+            if with_fix in names and without_fix in names:
+                out.append(Comparison(axis.fix, axis.name, direction, with_fix, without_fix, base))
+    return out
+
+
+def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
+                      metric: str) -> Estimate:
+    """Mean and interval of (with fix - without fix) over seeds where both runs finished ok."""
+    s = records.summary
+    a = s[(s.variant == with_fix) & (s.status == "ok")].set_index("seed")
+    b = s[(s.variant == without_fix) & (s.status == "ok")].set_index("seed")
+    seeds = a.index.intersection(b.index)
+    if metric not in a.columns or metric not in b.columns:
+        return estimate([])
+    return estimate((a.loc[seeds, metric] - b.loc[seeds, metric]).tolist())
+
+
+def _median(records: GridRecords, variant: str, metric: str) -> float:
+    values = _column(records.summary[records.summary.variant == variant], metric).dropna()
+    return float(values.median()) if len(values) else math.nan
+
+
+def effects_table(records: GridRecords) -> pd.DataFrame:
+    """The effect of each fix, worded as "what adding the fix does", in both directions."""
+    rows = []
+    for c in comparisons(records):
+        statuses = lambda v: list(records.summary[records.summary.variant == v].status)
+        diff = paired_difference(records, c.with_fix, c.without_fix, PRIMARY)
+        row = {"fix": c.fix, "axis": c.axis, "direction": c.direction,
+               "with_fix": c.with_fix, "without_fix": c.without_fix,
+               "verdict": verdict(diff, statuses(c.with_fix), statuses(c.without_fix)),
+               "pairs": diff.n}
+        for metric in METRICS:
+            d = paired_difference(records, c.with_fix, c.without_fix, metric)
+            row[f"d_{metric}"], row[f"d_{metric}_low"], row[f"d_{metric}_high"] = (
+                d.mean, d.low, d.high)
+        t_with, t_without = (_median(records, c.with_fix, "step_time_s"),
+                             _median(records, c.without_fix, "step_time_s"))
+        row["step_time_ratio"] = t_with / t_without if t_without else math.nan
+        m_with, m_without = (_median(records, c.with_fix, "peak_memory_mb"),
+                             _median(records, c.without_fix, "peak_memory_mb"))
+        row["d_peak_memory_mb"] = m_with - m_without
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- claims
+
+def per_variant_fact(records: GridRecords, path: tuple[str, ...]) -> pd.DataFrame:
+    """A run-level fact (status.json "facts") for every run: variant, seed, value."""
+    rows = []
+    for (variant, seed), facts in records.facts.items():
+        value = facts
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        rows.append({"variant": variant, "seed": seed, "value": value})
+    return pd.DataFrame(rows)
+
+
+def agreement_table(records: GridRecords) -> pd.DataFrame:
+    """One backward of the total against the sum of per-head backward passes, same weights and
+    batch (step 0 of every run)."""
+    rows = []
+    for (variant, seed), facts in records.facts.items():
+        a = facts.get("backward_agreement")
+        if a:
+            rows.append({"variant": variant, "seed": seed, "backward": records.design(variant)["backward"],
+                         "max_abs_diff": a["max_abs_diff"], "rel_diff": a["rel_diff"],
+                         "single_norm": a["single_norm"], "per_head_norm": a["per_head_norm"]})
+    return pd.DataFrame(rows)
+
+
+def metric_by_variant(records: GridRecords, metric: str, how: str = "mean") -> pd.DataFrame:
+    """A per-step metric reduced over steps and seeds, per variant."""
+    frame = records.metric(metric)
+    if frame.empty:
+        return pd.DataFrame(columns=["variant", metric])
+    per_run = frame.groupby(["variant", "seed"])["value"].agg(how).reset_index()
+    return per_run.groupby("variant", sort=False)["value"].mean().rename(metric).reset_index()
+
+
+def conflict_table(records: GridRecords) -> pd.DataFrame:
+    """Per variant: mean cosine of each pair of heads' gradients on the shared encoder and the
+    share of probes where they conflict (cosine < 0)."""
+    rows = []
+    for variant in records.variant_names():
+        row = {"variant": variant}
+        for pair in ("action-query", "action-coord", "query-coord"):
+            cos = records.steps[(records.steps.variant == variant)
+                                & (records.steps.metric == f"probe/cosine/{pair}")]["value"]
+            conflict = records.steps[(records.steps.variant == variant)
+                                     & (records.steps.metric == f"probe/conflict/{pair}")]["value"]
+            row[f"cosine {pair}"] = float(cos.mean()) if len(cos.dropna()) else math.nan
+            row[f"conflict rate {pair}"] = (float(conflict.dropna().mean())
+                                            if len(conflict.dropna()) else math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gradient_flow_table(records: GridRecords) -> pd.DataFrame:
+    """Claim 2: how much gradient reaches the coordinate head, and how often exactly none."""
+    rows = []
+    for variant in records.variant_names():
+        design = records.design(variant)
+        runs = records.summary[records.summary.variant == variant]
+        coord = records.steps[(records.steps.variant == variant)
+                              & (records.steps.metric == "grad_norm/coord_head")]["value"]
+        rows.append({
+            "variant": variant, "loss": design["loss"], "coord_units": design["coord_units"],
+            "zero coordinate gradient (share of DUAL_POINT steps)":
+                float(_column(runs, "coord_grad_zero_share").mean()),
+            "coordinate head gradient norm (median)": float(coord.median()) if len(coord) else math.nan,
+            "tap accuracy": float(_column(runs[runs.status == "ok"], "tap_acc").mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def target_range_table(records: GridRecords) -> pd.DataFrame:
+    rows = []
+    for variant in records.variant_names():
+        audits = [f.get("target_range_audit") for (v, _), f in records.facts.items()
+                  if v == variant and f.get("target_range_audit")]
+        if not audits:
+            continue
+        a = audits[0]           # a property of data and design: the same for every seed
+        design = records.design(variant)
+        rows.append({"variant": variant, "coord_units": design["coord_units"],
+                     "loss": design["loss"],
+                     "DUAL_POINT targets outside (0, 1)": a["dual_point_targets_outside_range"],
+                     "targets outside (0, 1) among those the loss sees":
+                         a["targets_outside_range_in_loss_scope"],
+                     "non-gesture steps in the loss": a["loss_scope_non_dual_point_steps"],
+                     "DUAL_POINT target max": a["dual_point_target_max"]})
+    return pd.DataFrame(rows)
+
+
+def routing_table(records: GridRecords) -> pd.DataFrame:
+    rows = []
+    for variant in records.variant_names():
+        if records.design(variant)["routing"] != "predicted":
+            continue
+        q = records.steps[(records.steps.variant == variant)
+                          & (records.steps.metric == "routing/query_rows")]["value"]
+        c = records.steps[(records.steps.variant == variant)
+                          & (records.steps.metric == "routing/coord_rows")]["value"]
+        rows.append({"variant": variant, "query head rows (mean share)": float(q.mean()),
+                     "coordinate head rows (mean share)": float(c.mean())})
+    return pd.DataFrame(rows)
+
+
+def clip_table(records: GridRecords) -> pd.DataFrame:
+    rows = []
+    for variant in records.variant_names():
+        runs = records.summary[records.summary.variant == variant]
+        norm = records.steps[(records.steps.variant == variant)
+                             & (records.steps.metric == "grad_norm")]["value"]
+        rows.append({"variant": variant, "clip_norm": records.design(variant)["clip_norm"],
+                     "share of steps clipped": float(_column(runs, "clip_rate").mean()),
+                     "global gradient norm (median, before clipping)":
+                         float(norm.median()) if len(norm) else math.nan})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- anomalies
+
+def nonfinite_table(records: GridRecords) -> pd.DataFrame:
+    rows = []
+    for (variant, seed), facts in records.facts.items():
+        for key, count in (facts.get("nonfinite_counts") or {}).items():
+            term, consequence = key.split(":")
+            steps = [e["step"] for e in facts.get("nonfinite_events", [])
+                     if e["term"] == term and e["consequence"] == consequence]
+            rows.append({"variant": variant, "seed": seed, "loss term": term,
+                         "consequence": consequence, "count": count,
+                         "first steps": ", ".join(map(str, steps[:8]))
+                                        + (" ..." if len(steps) > 8 else "")})
+    return pd.DataFrame(rows)
+
+
+def failed_runs(records: GridRecords) -> pd.DataFrame:
+    s = records.summary
+    bad = s[s.status.isin(["failed", "diverged", "interrupted", "missing"])]
+    return bad[[c for c in ("variant", "seed", "status", "message", "steps_done", "diverged_at")
+                if c in bad.columns]].reset_index(drop=True)
+
+
+def zero_lr_spans(records: GridRecords) -> pd.DataFrame:
+    """Spans of consecutive steps at learning rate 0 (the per-epoch warmup's first epoch)."""
+    rows = []
+    for (variant, seed), frame in records.metric("lr").groupby(["variant", "seed"], sort=False):
+        steps = frame.sort_values("step")
+        zero = steps[steps.value == 0].step.to_numpy()
+        if len(zero):
+            breaks = np.flatnonzero(np.diff(zero) != 1)
+            starts = np.r_[zero[0], zero[breaks + 1]]
+            ends = np.r_[zero[breaks], zero[-1]]
+            for a, b in zip(starts, ends):
+                rows.append({"variant": variant, "seed": seed, "first step": int(a),
+                             "last step": int(b), "steps": int(b - a + 1),
+                             "share of run": (b - a + 1) / len(steps)})
+    return pd.DataFrame(rows)
+
+
+def zero_gradient_groups(records: GridRecords) -> pd.DataFrame:
+    """Module groups whose gradient norm was exactly zero on most steps of a run."""
+    rows = []
+    frame = records.steps[records.steps.metric.str.startswith("grad_norm/")]
+    for (variant, seed, metric), g in frame.groupby(["variant", "seed", "metric"], sort=False):
+        share = float((g.value == 0).mean())
+        if share >= 0.5:
+            rows.append({"variant": variant, "seed": seed, "group": metric.split("/", 1)[1],
+                         "share of steps with zero gradient": share})
+    return pd.DataFrame(rows)
+
+
+def claim_axes() -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for axis in AXES.values():
+        out.setdefault(axis.claim, []).append(axis.fix)
+    return out
+
+
+__all__ = ["summary_table", "effects_table", "comparisons", "differing_axes"]

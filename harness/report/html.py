@@ -1,0 +1,178 @@
+"""Assemble the report: ``index.html`` (self-contained but for its PNGs, which sit next to it
+under ``plots/``), ``plots/*.png`` and ``tables/*.csv``. A pure function of the records.
+
+Every string from data, variant files or errors goes through Jinja2's autoescaping; nothing is
+marked safe, so a variant named ``<script>...`` is shown as text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from harness.io import atomic_write_csv, atomic_write_text
+from harness.report import analysis as A
+from harness.report.claims import build_claims
+from harness.report.load import GridRecords, load_records
+from harness.report.plots import make_plots
+from harness.report.stats import VERDICT_RULE
+
+CURVES = [("losses", "Training loss per head"), ("grad_norms", "Gradient norm per module group"),
+          ("head_cosine", "Head-gradient cosine on the shared encoder"),
+          ("lr", "Learning rate"), ("validation", "Held-out metrics")]
+_CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
+              "diverges": "verdict-diverges", "failed": "status-failed",
+              "diverged": "status-diverged", "missing": "status-missing",
+              "interrupted": "status-interrupted"}
+
+
+def _num(value) -> str:
+    """Display format: 3 decimals, scientific for very small or large values, n/a for NaN."""
+    if value is None or isinstance(value, str):
+        return "n/a" if value is None else value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return "n/a"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.3g}"
+    return f"{value:.3f}"
+
+
+def _rawnum(value) -> str:
+    """The exact value for data-value attributes (tests and sorting read these)."""
+    if value is None or isinstance(value, str):
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _py(value):
+    """numpy scalars -> Python, so that the template's `is number` works."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=False, lstrip_blocks=False)
+    env.filters.update(num=_num, rawnum=_rawnum, py=_py,
+                       css_class=lambda value, column: _CSS_CLASS.get(str(value), ""))
+    env.tests["number"] = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    return env
+
+
+def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
+    run = records.run
+    settings, data, env = run["settings"], run.get("data", {}), run.get("environment", {})
+    units = data.get("units", {})
+    train = settings["train"]
+    mix = ", ".join(f"{k} {v}" for k, v in data.get("action_mix", {}).items())
+    packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
+    return [
+        ("data", data.get("source", "?")),
+        ("units", f"{units.get('units')} (screen {units.get('screen_size')}), axis order in "
+                  f"source {data.get('axis_order_in_source')}"),
+        ("size", f"{data.get('episodes')} episodes, {data.get('steps')} steps: "
+                 f"{data.get('train_steps')} train / {data.get('val_steps')} held out, split by "
+                 f"episode"),
+        ("action mix", mix),
+        ("prompts", f"{data.get('tokenizer')}; max length {data.get('max_length')}, mean "
+                    f"{data.get('mean_prompt_tokens')} tokens; truncated "
+                    f"{data.get('truncated_prompts')}"),
+        ("encoder", f"{settings['encoder']}"),
+        ("training", f"{train['steps']} steps, batch {train['batch_size']}, AdamW lr "
+                     f"{train['lr']}, weight decay {train['weight_decay']}"),
+        ("seeds", ", ".join(map(str, settings["seeds"]))),
+        ("device", f"{env.get('device')} {env.get('gpu', '')} ({env.get('platform', '')}, "
+                   f"{env.get('cpu_count')} CPUs)"),
+        ("execution", str(run.get("execution", {}))),
+        ("versions", f"Python {env.get('python')}; {packages}"),
+        ("notes", "; ".join(data.get("notes", [])) or "none"),
+    ]
+
+
+def _incomplete(records: GridRecords) -> str:
+    counts = records.summary.status.value_counts()
+    parts = [f"{counts[s]} run(s) {s}" for s in ("missing", "interrupted") if s in counts]
+    return ", ".join(parts)
+
+
+def _benchmarks(root: Path):
+    """Benchmark ratios saved next to the records (``benchmarks.csv``), if any."""
+    path = root / "benchmarks.csv"
+    if path.is_file():
+        return pd.read_csv(path), str(path.name)
+    return None, None
+
+
+def build_report(root) -> Path:
+    """Write ``index.html``, ``plots/`` and ``tables/`` into the output folder ``root``."""
+    root = Path(root)
+    records = load_records(root)
+    summary = A.summary_table(records)
+    effects = A.effects_table(records)
+    claims = build_claims(records, effects)
+    images = {k: f"plots/{p.name}" for k, p in make_plots(records, effects, summary,
+                                                          root / "plots").items()}
+    cost_table = summary[["variant", *[c for c in A.COST if c in summary]]].copy()
+    flops = A.per_variant_fact(records, ("flops_per_step",))
+    if not flops.empty:
+        cost_table = cost_table.merge(
+            flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
+            .reset_index(), on="variant", how="left")
+    tables = {
+        "summary_by_variant.csv": summary, "effects.csv": effects,
+        "backward_agreement.csv": A.agreement_table(records),
+        "head_conflict.csv": A.conflict_table(records),
+        "gradient_flow.csv": A.gradient_flow_table(records),
+        "target_range.csv": A.target_range_table(records),
+        "routing.csv": A.routing_table(records), "clipping.csv": A.clip_table(records),
+        "nonfinite.csv": A.nonfinite_table(records), "failed_runs.csv": A.failed_runs(records),
+        "zero_lr_spans.csv": A.zero_lr_spans(records),
+        "zero_gradient_groups.csv": A.zero_gradient_groups(records), "cost.csv": cost_table,
+    }
+    for name, table in tables.items():
+        atomic_write_csv(root / "tables" / name, table)
+    benchmarks, benchmarks_source = _benchmarks(root)
+    settings = records.run["settings"]
+    html = _environment().get_template("template.html.j2").render(
+        title=str(records.run.get("data", {}).get("source", root.name)),
+        n_variants=len(records.variant_names()), seeds=settings["seeds"],
+        steps=settings["train"]["steps"], device=settings["device"],
+        generated=time.strftime("%Y-%m-%d %H:%M", time.localtime(
+            records.run.get("written", time.time()))),
+        incomplete=_incomplete(records), run_facts=_run_facts(records),
+        command=records.run.get("command", ""),
+        metrics=list(A.METRICS.items()), cost=list(A.COST.items()),
+        summary=summary.to_dict("records"), best=A.best_variants(summary),
+        baselines=records.run.get("baselines", {}), verdict_rule=VERDICT_RULE,
+        effects=_effects_for_display(effects), claims=claims, images=images, curves=CURVES,
+        cost_table=cost_table, benchmarks=benchmarks, benchmarks_source=benchmarks_source,
+        failed=tables["failed_runs.csv"],
+        errors=sorted((f"{v} seed{s}", text) for (v, s), text in records.errors.items()),
+        nonfinite=tables["nonfinite.csv"], zero_lr=tables["zero_lr_spans.csv"],
+        zero_grad=tables["zero_gradient_groups.csv"], tables=list(tables))
+    atomic_write_text(root / "index.html", html)
+    return root / "index.html"
+
+
+def _effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
+    if effects.empty:
+        return effects
+    cols = ["fix", "direction", "with_fix", "without_fix", "verdict", "pairs"]
+    for metric in A.METRICS:
+        cols += [f"d_{metric}", f"d_{metric}_low", f"d_{metric}_high"]
+    cols += ["step_time_ratio", "d_peak_memory_mb"]
+    return effects[[c for c in cols if c in effects.columns]]
