@@ -28,3 +28,18 @@ test: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports/ablation reports/quick
+
+# Benchmarks: pytest-benchmark enabled, JSON saved, ratios checked against benchmarks/bounds.json
+BENCH_DIR  = benchmarks/results
+BENCH_NAME = $(shell hostname)-$(shell date +%Y%m%d-%H%M%S)
+
+.PHONY: bench
+bench: setup
+	mkdir -p $(BENCH_DIR)
+	$(PY) -m pytest tests/benchmarks -p no:randomly --benchmark-enable --benchmark-only \
+	    --benchmark-json=$(BENCH_DIR)/latest.json -q
+	cp $(BENCH_DIR)/latest.json $(BENCH_DIR)/$(BENCH_NAME).json
+	@if [ -f $(BENCH_DIR)/baseline.json ]; then \
+	    $(PY) -m pytest_benchmark compare $(BENCH_DIR)/baseline.json $(BENCH_DIR)/latest.json \
+	        --columns=median,iqr --sort=name || true; fi
+	$(PY) -m harness.benchmarking check $(BENCH_DIR)/latest.json --csv $(BENCH_DIR)/latest.csv

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'synthetic', or a data file or folder (layout detected, or --data-format)")
     g.add_argument("--data-format", choices=FORMATS, default=None,
                    help="layout of --data when detection should not decide")
+    g.add_argument("--skip-invalid", action="store_true",
+                   help="drop invalid records (counted, and named in the report) instead of "
+                        "stopping at the first")
     g.add_argument("--units", choices=("pixel", "normalized"), default=None,
                    help="coordinate units of --data (else its dataset.json; synthetic: pixel)")
     g.add_argument("--screen-size", type=parse_screen, default=None, metavar="WxH",
@@ -138,7 +142,7 @@ def settings_from_args(args, device: str) -> Settings:
     base = Settings()
     pick = lambda value, key, default: value if value is not None else quick.get(key, default)
     data = DataSettings(
-        source=args.data, data_format=args.data_format,
+        source=args.data, data_format=args.data_format, skip_invalid=args.skip_invalid,
         synthetic_episodes=pick(args.synthetic_episodes, "synthetic_episodes",
                                 base.data.synthetic_episodes),
         synthetic_world=args.synthetic_world,
@@ -163,6 +167,17 @@ def resolve_epochs(settings: Settings, epochs: int, train_size: int) -> Settings
     return dataclasses.replace(settings, train=train)
 
 
+def _partial_report(args) -> None:
+    out = args.report_only or args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    if args.no_report or not (Path(out) / "run.json").is_file():
+        return
+    from harness.report import build_report
+    try:
+        print(f"partial report: {build_report(out)}", file=sys.stderr)
+    except Exception as exc:  # a report is a courtesy here; the records are what matters
+        print(f"no partial report ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+
 def resolve_parallelism(jobs: int, threads: int, device: str, n_runs: int) -> tuple[int, int]:
     """``--jobs 0``: one process per CPU core on CPU (a tiny model runs best on one thread
     each), one process on CUDA. ``--threads 0``: the cores shared out among the jobs."""
@@ -176,16 +191,25 @@ def resolve_parallelism(jobs: int, threads: int, device: str, n_runs: int) -> tu
     return jobs, threads
 
 
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM ends a run the way Ctrl-C does: records closed, partial report, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return _main(args)
     except HarnessInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)     # let the partial report be written
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\ninterrupted: finished runs are kept; rerun the same command to resume",
               file=sys.stderr)
+        _partial_report(args)
         return 130
     except BrokenPipeError:      # output piped into `head` and the like
         sys.stderr.close()

@@ -18,6 +18,7 @@ SYNTHETIC = "synthetic"
 class DataSettings:
     source: str = SYNTHETIC          # "synthetic", or a file or folder of data
     data_format: str | None = None   # user-json, aitz, aitw-tfrecord; None: detect
+    skip_invalid: bool = False       # drop and count bad records instead of stopping
     synthetic_episodes: int = 400
     synthetic_world: str = "small"   # "small" (learnable in minutes on a CPU) or "full"
     data_seed: int = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ _WORKER: dict = {}
 
 
 def _init_worker(data, settings, threads: int, updates) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     _WORKER.update(data=data, settings=settings, updates=updates)
 
@@ -77,23 +80,38 @@ class ProcessExecutor:
         if hooks_factory is not None:
             raise ValueError("hooks run in this process only: use the sequential executor")
         context = multiprocessing.get_context("spawn")
-        updates = context.Manager().Queue()
+        manager = context.Manager()
+        updates = manager.Queue()
         listener = threading.Thread(target=_relay, args=(updates, progress), daemon=True)
         listener.start()
+        pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker,
+                                   initargs=(data, settings, self.threads, updates))
         try:
-            with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker,
-                                     initargs=(data, settings, self.threads, updates)) as pool:
-                pending = {pool.submit(_run_in_worker, task): task for task in tasks}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        task = pending.pop(future)
-                        status = _status_of(future, task, settings)
-                        updates.put(("end", task.index, status))
-                        yield status
+            pending = {pool.submit(_run_in_worker, task): task for task in tasks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    status = _status_of(future, task, settings)
+                    updates.put(("end", task.index, status))
+                    yield status
+        except BaseException:
+            # Interrupted: stop the workers now rather than wait for their runs to finish.
+            # Their unfinished runs keep status "running" and the steps flushed so far, and
+            # are recomputed by the next run.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
         finally:
-            updates.put(None)
+            try:
+                updates.put(None)
+            except (EOFError, OSError, BrokenPipeError):
+                pass
             listener.join(timeout=5)
+            manager.shutdown()
 
 
 def _status_of(future, task: RunTask, settings) -> dict:

@@ -306,6 +306,7 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
             out[f"step_acc/{actions.name(code)}"] = _fraction(match[of_type])
             out[f"n/{actions.name(code)}"] = float(of_type.sum())
     out["n_steps"] = float(len(true))
+    out["n/taps"], out["n/swipes"] = float(true_tap.sum()), float(true_swipe.sum())
     return out
 
 

@@ -121,6 +121,10 @@ class Run:
     records: StepRecords
     facts: dict = field(default_factory=dict)    # run-level measurements for status.json
 
+    @property
+    def parameters(self) -> list:
+        return list(self.model.parameters())
+
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
         """The design's forward pass and loss on a batch already on the device."""
         outputs = self.model(batch["input_ids"], batch["attention_mask"])
@@ -140,18 +144,52 @@ def weights_finite(model: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
+def start_run(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainSettings,
+              seed: int, device: torch.device, records: StepRecords) -> Run:
+    """Model, optimizer and the shared state of one (variant, seed), before any step."""
+    model = build_model(data, design, spec, seed).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    return Run(data, design, settings, seed, device, model, optimizer, records)
+
+
+def train_step(run: Run, batch: dict, step: int, hooks: Hooks) -> tuple[dict, torch.Tensor,
+                                                                        list[str]]:
+    """One optimizer step of the design: forward, loss, the design's backward, clip, update.
+    The same code with and without instruments; ``hooks`` are where they attach."""
+    hooks.on_step_start(run, step, batch)
+    run.model.train()
+    run.optimizer.zero_grad(set_to_none=True)
+    outputs, losses = run.forward_and_loss(batch)
+    hooks.after_loss(run, step, batch, outputs, losses)
+    skipped = BACKWARDS[run.design.backward](losses)
+    hooks.after_backward(run, step, batch, outputs, losses, skipped)
+    grad_norm = clip_or_measure(run.parameters, run.design.clip_norm)
+    hooks.after_clip(run, step, grad_norm)
+    run.optimizer.step()
+    hooks.after_step(run, step)
+    return losses, grad_norm, skipped
+
+
+def record_step(records: StepRecords, step: int, losses: dict, grad_norm: torch.Tensor,
+                lr: float, skipped: list[str], clip_norm: float | None) -> None:
+    """What every step records, instrumented or not (tensors: converted at the next flush)."""
+    records.add_many(step, {f"loss/{t}": losses[t].detach() for t in LOSS_TERMS})
+    records.add_many(step, {"lr": lr, "grad_norm": grad_norm.detach()})
+    if clip_norm is not None:
+        records.add(step, "clipped", (grad_norm > clip_norm).float())
+    for term in skipped:
+        records.add(step, f"skipped/{term}", 1.0)
+
+
 def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainSettings,
           seed: int, device: torch.device, records: StepRecords, hooks: Hooks | None = None,
           progress=None) -> RunResult:
     hooks = hooks or Hooks()
-    model = build_model(data, design, spec, seed, QUERY_LEN).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
-    schedulers = EpochSchedulers(optimizer, design.warmup)
-    backward_fn = BACKWARDS[design.backward]
-    parameters = list(model.parameters())
+    run = start_run(data, design, spec, settings, seed, device, records)
+    model = run.model
+    schedulers = EpochSchedulers(run.optimizer, design.warmup)
     val_targets = split_targets(data.val, data.units)
-    run = Run(data, design, settings, seed, device, model, optimizer, records)
     # Dropout draws from the global RNG: seed it identically for every variant.
     torch.manual_seed(derive_seed(seed, "dropout"))
     # Reading values back from a GPU stalls it: do that every 25 steps there, every step on CPU.
@@ -185,25 +223,9 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
                 break
             batch = {k: v.to(device, non_blocking=True)
                      for k, v in data.train.batch(index, settings.trim_padding).items()}
-            hooks.on_step_start(run, step, batch)
-            model.train()
-            optimizer.zero_grad(set_to_none=True)
-            outputs, losses = run.forward_and_loss(batch)
-            hooks.after_loss(run, step, batch, outputs, losses)
-            skipped = backward_fn(losses)
-            hooks.after_backward(run, step, batch, outputs, losses, skipped)
-            grad_norm = clip_or_measure(parameters, design.clip_norm)
-            hooks.after_clip(run, step, grad_norm)
             lr = schedulers.lr()
-            optimizer.step()
-            hooks.after_step(run, step)
-
-            records.add_many(step, {f"loss/{t}": losses[t].detach() for t in LOSS_TERMS})
-            records.add_many(step, {"lr": lr, "grad_norm": grad_norm.detach()})
-            if design.clip_norm is not None:
-                records.add(step, "clipped", (grad_norm > design.clip_norm).float())
-            for term in skipped:
-                records.add(step, f"skipped/{term}", 1.0)
+            losses, grad_norm, skipped = train_step(run, batch, step, hooks)
+            record_step(records, step, losses, grad_norm, lr, skipped, design.clip_norm)
             step += 1
 
             if step % sync_every == 0 or step == settings.steps:

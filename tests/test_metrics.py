@@ -230,7 +230,8 @@ def test_task_metrics_on_five_hand_made_steps():
         "step_acc/PRESS_BACK": 0.0, "n/PRESS_BACK": 1.0,
         "n_steps": 5.0,
     }
-    assert set(metrics) == set(expected) | {"swipe_acc"}  # no PRESS_HOME etc.: absent in truth
+    # no PRESS_HOME etc.: absent in truth
+    assert set(metrics) == set(expected) | {"swipe_acc", "n/taps", "n/swipes"}
     for key, value in expected.items():
         assert metrics[key] == pytest.approx(value), key
     assert math.isnan(metrics["swipe_acc"])  # no true swipes: NaN, not 0 or 1
@@ -251,7 +252,9 @@ def test_task_metrics_empty_is_nan_not_zero():
     assert empty["n_steps"] == 0.0
     for key in ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em"):
         assert math.isnan(empty[key]), key
-    assert not any(key.startswith(("n/", "step_acc/")) for key in empty)
+    assert empty["n/taps"] == empty["n/swipes"] == 0.0
+    assert not any(key.startswith(("n/", "step_acc/")) for key in empty
+                   if key not in ("n/taps", "n/swipes"))
 
 
 def test_task_metrics_rejects_length_mismatch():

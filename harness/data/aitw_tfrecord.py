@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from harness.data.invalid import InvalidRecords
 from harness import actions
 from harness.data.prompts import render_prompt
 from harness.data.types import NORMALIZED, Box, Dataset, Point, Step, Units
@@ -336,7 +337,8 @@ def _completeness_note(by_episode: dict[str, dict[int, Step]],
             f"(first: {partial[0]!r}); their steps are kept as they are"]
 
 
-def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None) -> Dataset:
+def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None,
+                       invalid: InvalidRecords | None = None) -> Dataset:
     """Read one TFRecord file, or every TFRecord-looking file under a folder (named
     ``*.tfrecord*`` / ``*.gz``, or gzip by its first bytes).
 
@@ -347,13 +349,17 @@ def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None) -> Dataset:
     path = Path(path)
     files = tfrecord_files(path)
     modules = _tfrecord()
+    invalid = invalid or InvalidRecords(skip=False)
     by_episode: dict[str, dict[int, Step]] = {}
     where: dict[tuple[str, int], Path] = {}
     lengths: dict[str, int] = {}
     screens: Counter = Counter()
     for file in files:
         for record, example in _examples(file, modules):
-            step, length, stated = parse_example(example, file, record)
+            parsed = invalid.parse(parse_example, example, file, record)
+            if parsed is None:
+                continue
+            step, length, stated = parsed
             key = (step.episode, step.index)
             if key in where:
                 raise DataError.at(file, f"step_id {step.index} appears twice (also in "

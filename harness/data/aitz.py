@@ -26,6 +26,7 @@ import math
 from pathlib import Path
 
 from harness.data.aitw_tfrecord import check_action, yx_to_xy
+from harness.data.invalid import InvalidRecords
 from harness.data.prompts import render_prompt
 from harness.data.types import NORMALIZED, Box, Dataset, Step, Units
 from harness.errors import DataError
@@ -165,7 +166,7 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
 
 # --------------------------------------------------------------------------- files and folders
 
-def _read_file(file: Path, screen: tuple[int, int]) -> list[Step]:
+def _read_file(file: Path, screen: tuple[int, int], invalid: InvalidRecords) -> list[Step]:
     try:
         content = json.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -176,7 +177,9 @@ def _read_file(file: Path, screen: tuple[int, int]) -> list[Step]:
     if not isinstance(content, list) or not content:
         raise DataError.at(file, "an AiTZ file must hold a non-empty JSON list of steps, got "
                                  f"{type(content).__name__}")
-    return [parse_step(raw, file=file, position=i, screen=screen) for i, raw in enumerate(content)]
+    steps = [invalid.parse(parse_step, raw, file=file, position=i, screen=screen)
+             for i, raw in enumerate(content)]
+    return [s for s in steps if s is not None]
 
 
 def _check_screen(path: Path, screen) -> tuple[int, int]:
@@ -193,7 +196,8 @@ def _check_screen(path: Path, screen) -> tuple[int, int]:
     return (width, height)
 
 
-def read_aitz(path, screen: tuple[int, int] | None) -> Dataset:
+def read_aitz(path, screen: tuple[int, int] | None,
+              invalid: InvalidRecords | None = None) -> Dataset:
     """Read an AiTZ file, or every ``*.json`` under a folder, as a normalized data set.
 
     ``screen`` is the screenshots' ``(width, height)`` in pixels, needed to normalize the
@@ -202,6 +206,7 @@ def read_aitz(path, screen: tuple[int, int] | None) -> Dataset:
     """
     path = Path(path)
     screen = _check_screen(path, screen)
+    invalid = invalid or InvalidRecords(skip=False)
     if path.is_dir():
         files = _json_files(path)
         if not files:
@@ -213,7 +218,7 @@ def read_aitz(path, screen: tuple[int, int] | None) -> Dataset:
     by_episode: dict[str, dict[int, Step]] = {}
     where: dict[tuple[str, int], Path] = {}
     for file in files:
-        for step in _read_file(file, screen):
+        for step in _read_file(file, screen, invalid):
             key = (step.episode, step.index)
             if key in where:
                 raise DataError.at(file, f"step_id {step.index} appears twice (also in "

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord, tfrecord_files
+from harness.data.invalid import InvalidRecords
 from harness.data.aitz import looks_like_aitz, read_aitz
 from harness.data.types import NORMALIZED, Dataset
 from harness.data.user_json import METADATA_FILE, read_metadata, read_user_json
@@ -106,21 +107,27 @@ def _check_units(fmt: str, units: str | None, path: Path) -> None:
 
 
 def read_dataset(path, data_format: str | None = None, units: str | None = None,
-                 screen: tuple[int, int] | None = None) -> Dataset:
+                 screen: tuple[int, int] | None = None, skip_invalid: bool = False) -> Dataset:
     """Read ``path`` in ``data_format`` (detected when None). ``units`` applies to user-json
     only; ``screen`` is the screenshots' ``(width, height)``: required by AiTZ, checked against
     what AitW records state, and, for user-json, needed with pixel units."""
     path = Path(path)
     fmt = data_format or detect_format(path)
+    invalid = InvalidRecords(skip_invalid)
     if fmt == USER_JSON:
-        return read_user_json(path, units, screen)
-    if fmt == AITZ:
+        dataset = read_user_json(path, units, screen, invalid)
+    elif fmt == AITZ:
         _check_units(fmt, units, path)
-        return read_aitz(path, screen)
-    if fmt == AITW_TFRECORD:
+        dataset = read_aitz(path, screen, invalid)
+    elif fmt == AITW_TFRECORD:
         _check_units(fmt, units, path)
-        return read_aitw_tfrecord(path, screen)
-    raise DataError(f"unknown data format {fmt!r}; expected one of {list(FORMATS)}")
+        dataset = read_aitw_tfrecord(path, screen, invalid)
+    else:
+        raise DataError(f"unknown data format {fmt!r}; expected one of {list(FORMATS)}")
+    dataset.skipped_records = len(invalid.messages)
+    if invalid.note():
+        dataset.notes.append(invalid.note())
+    return dataset
 
 
 __all__ = ["FORMATS", "detect_format", "read_dataset", "looks_like_user_json"]

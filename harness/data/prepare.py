@@ -28,7 +28,8 @@ def load_dataset(settings: DataSettings) -> Dataset:
     if not path.exists():
         raise DataError.at(path, "no such file or folder (--data takes 'synthetic', a data "
                                  "file or a folder of them)")
-    return read_dataset(path, settings.data_format, settings.units, settings.screen_size)
+    return read_dataset(path, settings.data_format, settings.units, settings.screen_size,
+                        settings.skip_invalid)
 
 
 def prepare_data(settings: DataSettings, spec: EncoderSpec) -> EncodedData:

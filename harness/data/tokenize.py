@@ -4,9 +4,10 @@ Face fast tokenizer, so the rest of the harness sees one interface."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from harness.errors import HarnessInputError
@@ -15,17 +16,30 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # [PAD] gets id
 
 
 def train_wordpiece(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """A lower-casing BERT-style WordPiece tokenizer trained on ``texts``.
+    """A lower-casing BERT-style WordPiece tokenizer whose vocabulary comes from ``texts``.
 
-    The corpus is the training split's prompts and typed texts: typed text is what the
-    query head must spell, so its word pieces belong in the vocabulary.
+    The vocabulary is built here rather than by ``tokenizers``' WordPiece trainer, because that
+    trainer is not deterministic across processes (its vocabulary, not only the ids, changes
+    from one run to the next), and the same seed must give the same numbers in every run.
+    The vocabulary: the special tokens, every character seen (as a word start and as a
+    ``##`` continuation, so any word can be spelled), then whole words by descending count,
+    ties broken alphabetically, up to ``vocab_size``. The corpus is the training split's
+    prompts and typed texts: typed text is what the query head must spell.
     """
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                        show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts: Counter = Counter()
+    for text in texts:
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)):
+            counts[word] += 1
+    chars = sorted({c for word in counts for c in word})
+    vocab = list(SPECIAL_TOKENS) + chars + [f"##{c}" for c in chars]
+    room = max(vocab_size - len(vocab), 0)
+    words = sorted((w for w in counts if len(w) > 1), key=lambda w: (-counts[w], w))[:room]
+    vocab += words
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",

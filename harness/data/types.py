@@ -85,6 +85,7 @@ class Dataset:
     source: str
     axis_order_in_source: str = "xy"
     notes: list[str] = field(default_factory=list)
+    skipped_records: int = 0      # dropped by --skip-invalid
 
     def episodes(self) -> list[str]:
         return sorted({s.episode for s in self.steps})
@@ -101,6 +102,7 @@ class Dataset:
             "episodes": len(self.episodes()),
             "steps": len(self.steps),
             "action_mix": self.action_mix(),
+            "skipped_invalid_records": self.skipped_records,
             "notes": list(self.notes),
         }
 

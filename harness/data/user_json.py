@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 
 from harness import actions
+from harness.data.invalid import InvalidRecords
 from harness.data.types import NORMALIZED, PIXEL, Dataset, Step, Units
 from harness.errors import DataError
 from harness.io import atomic_write_text
@@ -146,7 +147,9 @@ def data_files(path: Path) -> list[Path]:
     return files
 
 
-def read_file(file: Path, units: Units, seen_episodes: dict[str, Path]) -> list[Step]:
+def read_file(file: Path, units: Units, seen_episodes: dict[str, Path],
+              invalid: InvalidRecords | None = None) -> list[Step]:
+    invalid = invalid or InvalidRecords(skip=False)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -171,18 +174,21 @@ def read_file(file: Path, units: Units, seen_episodes: dict[str, Path]) -> list[
             raise DataError.at(file, "an episode must be a non-empty list of steps",
                                episode=episode)
         for index, raw in enumerate(raw_steps):
-            steps.append(parse_step(raw, file=file, episode=episode, index=index, units=units))
+            step = invalid.parse(parse_step, raw, file=file, episode=episode, index=index,
+                                 units=units)
+            if step is not None:
+                steps.append(step)
     return steps
 
 
-def read_user_json(path, units: str | None = None,
-                   screen: tuple[int, int] | None = None) -> Dataset:
+def read_user_json(path, units: str | None = None, screen: tuple[int, int] | None = None,
+                   invalid: InvalidRecords | None = None) -> Dataset:
     """Read a file or a folder of files in the user's format."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     resolved = resolve_units(read_metadata(folder), units, screen, path)
     seen: dict[str, Path] = {}
-    steps = [s for f in data_files(path) for s in read_file(f, resolved, seen)]
+    steps = [s for f in data_files(path) for s in read_file(f, resolved, seen, invalid)]
     return Dataset(steps=steps, units=resolved, source=str(path), axis_order_in_source="xy")
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.design import AXES, differing_axes
 from harness.report.load import GridRecords
-from harness.report.stats import Estimate, estimate, verdict
+from harness.report.stats import Estimate, estimate, proportion_var, verdict
 
 PRIMARY = "step_acc"
 #: Final validation metrics shown in the summary and effect tables, with their labels.
@@ -28,8 +28,16 @@ METRICS = {
 }
 COST = {"step_time_s": "step time (s)", "samples_per_s": "samples/s",
         "tokens_per_s": "tokens/s", "peak_memory_mb": "peak memory (MB)", "mfu": "MFU"}
+#: The held-out count each metric is a fraction of (from task_metrics' n/... columns).
+DENOMINATOR = {"step_acc": "n_steps", "action_acc": "n_steps", "tap_acc": "n/taps",
+               "swipe_acc": "n/swipes", "text_em": "n/TYPE", "text_f1": "n/TYPE"}
 HIGHER_IS_BETTER = {**{m: True for m in METRICS}, "step_time_s": False, "samples_per_s": True,
                     "tokens_per_s": True, "peak_memory_mb": False, "mfu": True}
+
+
+def _nanmean(values) -> float:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def _ok(records: GridRecords) -> pd.DataFrame:
@@ -53,9 +61,14 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
         for status in ("ok", "diverged", "failed", "interrupted", "missing"):
             row[f"runs_{status}"] = int((runs.status == status).sum())
         for metric in METRICS:
-            est = estimate(_column(ok, metric))
+            values = _column(ok, metric)
+            counts = _column(ok, DENOMINATOR[metric])
+            eval_var = _nanmean([proportion_var(p, n) for p, n in zip(values, counts)])
+            est = estimate(values, eval_var)
             row[metric] = est.mean
-            row[f"{metric}_low"], row[f"{metric}_high"] = est.low, est.high
+            # a fraction's interval is shown within [0, 1], where the fraction lives
+            row[f"{metric}_low"] = max(est.low, 0.0) if math.isfinite(est.low) else est.low
+            row[f"{metric}_high"] = min(est.high, 1.0) if math.isfinite(est.high) else est.high
         for metric in COST:
             values = _column(runs, metric).dropna()
             row[metric] = float(values.median()) if len(values) else math.nan
@@ -63,14 +76,17 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_variants(table: pd.DataFrame) -> dict[str, set[str]]:
-    """For each metric, the variant(s) with the best mean."""
+def best_variants(table: pd.DataFrame, max_ties: int = 3) -> dict[str, set[str]]:
+    """For each metric, the variant(s) with the best mean; nothing is marked when more than
+    ``max_ties`` variants share it (a tie that wide is a floor or a ceiling, not a winner)."""
     best = {}
     for metric, higher in HIGHER_IS_BETTER.items():
         if metric not in table or table[metric].isna().all():
             continue
         target = table[metric].max() if higher else table[metric].min()
-        best[metric] = set(table.loc[table[metric] == target, "variant"])
+        winners = set(table.loc[table[metric] == target, "variant"])
+        if len(winners) <= max_ties:
+            best[metric] = winners
     return best
 
 
@@ -115,7 +131,15 @@ def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
     seeds = a.index.intersection(b.index)
     if metric not in a.columns or metric not in b.columns:
         return estimate([])
-    return estimate((a.loc[seeds, metric] - b.loc[seeds, metric]).tolist())
+    count = DENOMINATOR.get(metric)
+    eval_var = math.nan
+    if count in a.columns and count in b.columns and len(seeds):
+        eval_var = _nanmean([proportion_var(a.loc[s, metric], a.loc[s, count])
+                             + proportion_var(b.loc[s, metric], b.loc[s, count]) for s in seeds])
+    est = estimate((a.loc[seeds, metric] - b.loc[seeds, metric]).tolist(), eval_var)
+    if not est.has_interval:
+        return est
+    return Estimate(est.mean, max(est.low, -1.0), min(est.high, 1.0), est.n)
 
 
 def _median(records: GridRecords, variant: str, metric: str) -> float:
@@ -144,6 +168,9 @@ def effects_table(records: GridRecords) -> pd.DataFrame:
                              _median(records, c.without_fix, "peak_memory_mb"))
         row["d_peak_memory_mb"] = m_with - m_without
         rows.append(row)
+    if not rows:   # no pair of variants differing by one fix was run
+        return pd.DataFrame(columns=["fix", "axis", "direction", "with_fix", "without_fix",
+                                     "verdict", "pairs"])
     return pd.DataFrame(rows)
 
 

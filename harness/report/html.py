@@ -97,7 +97,7 @@ def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
         ("seeds", ", ".join(map(str, settings["seeds"]))),
         ("device", f"{env.get('device')} {env.get('gpu', '')} ({env.get('platform', '')}, "
                    f"{env.get('cpu_count')} CPUs)"),
-        ("execution", str(run.get("execution", {}))),
+        ("execution", ", ".join(f"{k} {v}" for k, v in run.get("execution", {}).items())),
         ("versions", f"Python {env.get('python')}; {packages}"),
         ("notes", "; ".join(data.get("notes", [])) or "none"),
     ]

@@ -4,6 +4,7 @@ one panel."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -64,8 +65,11 @@ def _wide_positive_range(ax) -> bool:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    """Write through a temporary file and a rename, so a kill never leaves half a PNG."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
     plt.close(fig)
+    os.replace(tmp, path)
     return path
 
 

@@ -44,8 +44,14 @@ class Estimate:
         return 1 if self.low > 0 else (-1 if self.high < 0 else 0)
 
 
-def estimate(values) -> Estimate:
-    """Mean and 95% t-interval of finite values; the interval is NaN with fewer than two."""
+def estimate(values, eval_var: float | None = None) -> Estimate:
+    """Mean and 95% interval of finite values (one per seed).
+
+    Two sources of uncertainty, combined in quadrature: seed-to-seed variation (Student t over
+    seeds) and, when ``eval_var`` is given, the held-out set's own sampling error (normal
+    approximation; every seed is scored on the same held-out set, so this part does not shrink
+    with more seeds). With one seed there is no interval.
+    """
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = len(x)
     if n == 0:
@@ -53,8 +59,19 @@ def estimate(values) -> Estimate:
     mean = float(x.mean())
     if n == 1:
         return Estimate(mean, math.nan, math.nan, 1)
-    half = t975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    seeds = t975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    held_out = 1.96 * math.sqrt(eval_var) if eval_var and math.isfinite(eval_var) else 0.0
+    half = math.hypot(seeds, held_out)
     return Estimate(mean, mean - half, mean + half, n)
+
+
+def proportion_var(p: float, n: float) -> float:
+    """Sampling variance of a proportion (or of a mean of values in [0, 1], as an upper
+    bound) measured on ``n`` items."""
+    if not (n and n > 0 and math.isfinite(p)):
+        return math.nan
+    p = min(max(p, 0.0), 1.0)
+    return p * (1 - p) / n
 
 
 HELPS, HURTS, NO_EFFECT, CRASHES, DIVERGES = (
@@ -68,8 +85,11 @@ VERDICT_RULE = (
     "step accuracy, the fix's run minus the base's): 'helps' when the whole 95% interval of the "
     "mean difference lies above zero, 'hurts' when it lies below, and 'no measurable effect at "
     "this budget' when it covers zero or when fewer than two seeds finished in both (no "
-    "interval). More seeds or steps narrow the interval; the verdict says nothing about budgets "
-    "that were not run.")
+    "interval). The interval combines seed-to-seed variation (Student t over seeds) with the "
+    "sampling error of the held-out set, which every seed shares, so two seeds that happen to "
+    "agree exactly do not make a small difference look certain. More seeds or steps narrow the "
+    "seed part, a larger held-out set the other; the verdict says nothing about budgets that "
+    "were not run.")
 
 
 def verdict(difference: Estimate, fix_statuses: list[str], base_statuses: list[str]) -> str:

@@ -1,0 +1,60 @@
+"""Property: whatever a corrupted record looks like, the validator either accepts it or
+answers with one clear DataError naming the file, episode and step; nothing else escapes."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.data.types import PIXEL, Units
+from harness.data.user_json import parse_step
+from harness.errors import DataError
+
+UNITS = Units(PIXEL, (1080, 2400))
+VALID = {"prompt": "Goal: open clock. Screen: home", "coordinates": [[10, 20, 100, 50]],
+         "results": {"action_type": 4, "type_action": "", "touch_coords": [50, 40],
+                     "lift_coords": [60, 900]}}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=4),
+    max_leaves=12)
+
+PATHS = [(), ("prompt",), ("coordinates",), ("coordinates", 0), ("coordinates", 0, 2),
+         ("results",), ("results", "action_type"), ("results", "type_action"),
+         ("results", "touch_coords"), ("results", "touch_coords", 1), ("results", "lift_coords")]
+
+
+def corrupt(record, path, value, delete: bool):
+    record = copy.deepcopy(record)
+    if not path:
+        return value
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    if delete:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return record
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(PATHS), value=json_values, delete=st.booleans())
+def test_corrupted_records_are_accepted_or_named(path, value, delete):
+    record = corrupt(VALID, path, value, delete and bool(path))
+    try:
+        step = parse_step(record, file="episodes.json", episode="ep-7", index=3, units=UNITS)
+    except DataError as exc:
+        assert str(exc).startswith("episodes.json, episode 'ep-7', step 3: "), str(exc)
+        assert "\n" not in str(exc)
+        return
+    # accepted: then it is a well-formed step
+    assert step.action_type in (3, 4, 5, 6, 7, 10, 11)
+    assert all(math.isfinite(v) for v in (*step.touch, *step.lift))
+    assert isinstance(step.prompt, str) and step.prompt.strip()
