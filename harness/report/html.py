@@ -21,6 +21,7 @@ from harness.report.load import GridRecords, load_records
 from harness.report.plots import make_plots
 from harness.report.stats import VERDICT_RULE
 
+LATEST_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latest.csv"
 CURVES = [("losses", "Training loss per head"), ("grad_norms", "Gradient norm per module group"),
           ("head_cosine", "Head-gradient cosine on the shared encoder"),
           ("lr", "Learning rate"), ("validation", "Held-out metrics")]
@@ -110,11 +111,29 @@ def _incomplete(records: GridRecords) -> str:
 
 
 def _benchmarks(root: Path):
-    """Benchmark ratios saved next to the records (``benchmarks.csv``), if any."""
-    path = root / "benchmarks.csv"
-    if path.is_file():
-        return pd.read_csv(path), str(path.name)
+    """Benchmark ratios: ``benchmarks.csv`` next to the records, else the latest ``make bench``
+    of this checkout (``benchmarks/results/latest.csv``), if any."""
+    for path in (root / "benchmarks.csv", LATEST_BENCHMARKS):
+        if path.is_file():
+            return pd.read_csv(path), str(path)
     return None, None
+
+
+def cost_of_choices(records: GridRecords, effects: pd.DataFrame) -> pd.DataFrame:
+    """From the training runs themselves: each choice's step time and FLOPs per step over the
+    variant without it (medians over seeds)."""
+    if effects.empty:
+        return effects
+    flops = A.per_variant_fact(records, ("flops_per_step",))
+    by_variant = (flops.dropna().groupby("variant")["value"].median()
+                  if not flops.empty else pd.Series(dtype=float))
+    rows = []
+    for _, e in effects.iterrows():
+        f_with, f_without = by_variant.get(e["with_fix"]), by_variant.get(e["without_fix"])
+        rows.append({"fix": e["fix"], "direction": e["direction"], "with_fix": e["with_fix"],
+                     "without_fix": e["without_fix"], "step time ratio": e["step_time_ratio"],
+                     "FLOPs ratio": (f_with / f_without) if f_with and f_without else math.nan})
+    return pd.DataFrame(rows)
 
 
 def build_report(root) -> Path:
@@ -142,6 +161,7 @@ def build_report(root) -> Path:
         "nonfinite.csv": A.nonfinite_table(records), "failed_runs.csv": A.failed_runs(records),
         "zero_lr_spans.csv": A.zero_lr_spans(records),
         "zero_gradient_groups.csv": A.zero_gradient_groups(records), "cost.csv": cost_table,
+        "cost_of_choices.csv": cost_of_choices(records, effects),
     }
     for name, table in tables.items():
         atomic_write_csv(root / "tables" / name, table)
@@ -159,7 +179,8 @@ def build_report(root) -> Path:
         summary=summary.to_dict("records"), best=A.best_variants(summary),
         baselines=records.run.get("baselines", {}), verdict_rule=VERDICT_RULE,
         effects=_effects_for_display(effects), claims=claims, images=images, curves=CURVES,
-        cost_table=cost_table, benchmarks=benchmarks, benchmarks_source=benchmarks_source,
+        cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
+        benchmarks=benchmarks, benchmarks_source=benchmarks_source,
         failed=tables["failed_runs.csv"],
         errors=sorted((f"{v} seed{s}", text) for (v, s), text in records.errors.items()),
         nonfinite=tables["nonfinite.csv"], zero_lr=tables["zero_lr_spans.csv"],
