@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.config import QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
+from harness.precision import PRECISIONS
 from harness.errors import HarnessInputError
 from harness.train import TrainSettings
 
@@ -96,10 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'tiny' (random init), 'minilm' (pretrained, offline) or a local "
                         "Hugging Face model folder")
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    g.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="bf16: autocast for the forward pass, loss in fp32")
+    g.add_argument("--bucket-by-length", action="store_true",
+                   help="batches of similar prompt length (less padding; the same batches for "
+                        "every variant, but not the batches of a run without it)")
+    g.add_argument("--no-trim", action="store_true",
+                   help="pad every batch to --max-length, as a plain loop would")
     g.add_argument("--jobs", type=int, default=0,
                    help="runs in parallel processes (0: auto, one per CPU core on CPU, 1 on CUDA)")
     g.add_argument("--threads", type=int, default=0,
                    help="CPU threads per run (0: cores / jobs)")
+    g.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="ray: each (variant, seed) is a Ray task (one GPU each on CUDA)")
+    g.add_argument("--ray-address", default=None,
+                   help="an existing Ray cluster (default: start a local one)")
     g = p.add_argument_group("data")
     g.add_argument("--data", default=SYNTHETIC,
                    help="'synthetic', or a data file or folder (layout detected, or --data-format)")
@@ -155,7 +167,9 @@ def settings_from_args(args, device: str) -> Settings:
         steps=pick(args.steps, "steps", base.train.steps),
         batch_size=pick(args.batch_size, "batch_size", base.train.batch_size),
         lr=args.lr if args.lr is not None else default_lr,
-        weight_decay=args.weight_decay, eval_every=args.eval_every)
+        weight_decay=args.weight_decay, eval_every=args.eval_every,
+        precision=args.precision, bucket_by_length=args.bucket_by_length,
+        trim_padding=not args.no_trim)
     seeds = pick(args.seeds, "seeds", base.seeds)
     return Settings(data=data, train=train, encoder=args.encoder, seeds=tuple(seeds),
                     device=device)
@@ -257,7 +271,8 @@ def _main(args) -> int:
     jobs, threads = resolve_parallelism(args.jobs, args.threads, settings.device,
                                         len(chosen) * len(settings.seeds))
     summary = run_grid(settings, chosen, out, force=args.force,
-                       show_progress=not args.no_progress, data=data, jobs=jobs, threads=threads)
+                       show_progress=not args.no_progress, data=data, jobs=jobs, threads=threads,
+                       executor=args.executor, ray_address=args.ray_address)
     from harness.io import read_json
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))

@@ -10,6 +10,7 @@ from harness.data.tensors import (EncodedSplit, boxes_to_aitw, design_divisor, d
                                   to_aitw_yx)
 from harness.data.types import Units
 from harness.losses import LOSSES
+from harness.precision import autocast, to_fp32
 from harness.metrics import Predictions, Targets, task_metrics
 
 
@@ -42,8 +43,8 @@ def decode_text(token_ids: torch.Tensor, tokenizer) -> str:
 
 @torch.no_grad()
 def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokenizer,
-             batch_size: int, device: torch.device, trim_padding: bool = True
-             ) -> dict[str, float]:
+             batch_size: int, device: torch.device, trim_padding: bool = True,
+             precision: str = "fp32") -> dict[str, float]:
     """Validation loss (mean over steps of the design's loss terms) and task metrics."""
     design = model.design
     loss_fn = LOSSES[design.loss]
@@ -54,7 +55,9 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
     for start in range(0, len(split), batch_size):
         index = torch.arange(start, min(start + batch_size, len(split)))
         batch = {k: v.to(device) for k, v in split.batch(index, trim_padding).items()}
-        outputs = model(batch["input_ids"], batch["attention_mask"])
+        with autocast(device, precision):
+            outputs = model(batch["input_ids"], batch["attention_mask"])
+        outputs = to_fp32(outputs)
         losses = loss_fn(outputs, {**batch, **design_targets(batch, units, design.coord_units)})
         for name in sums:
             sums[name] += float(losses[name]) * len(index)

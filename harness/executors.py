@@ -119,13 +119,8 @@ def _status_of(future, task: RunTask, settings) -> dict:
     try:
         return future.result()
     except Exception as exc:  # the process pool itself broke
-        from harness.io import atomic_write_json
-        from harness.runner import run_fingerprint
-        status = {"variant": task.variant.name, "seed": task.seed, "status": "failed",
-                  "message": f"worker process failed: {type(exc).__name__}: {exc}",
-                  "fingerprint": run_fingerprint(settings, task.variant), "final": {}}
-        atomic_write_json(task.run_dir / "status.json", status)
-        return status
+        return _failed_status(task, settings,
+                              f"worker process failed: {type(exc).__name__}: {exc}")
 
 
 def _relay(updates, progress) -> None:
@@ -148,7 +143,97 @@ def _relay(updates, progress) -> None:
             progress.end_run(index, *rest)
 
 
-def make_executor(jobs: int, threads: int | None):
+# --------------------------------------------------------------------------- Ray
+
+def run_remote(data, settings, task: RunTask) -> dict:
+    """A Ray task: train one (variant, seed) in a scratch folder on whichever node runs it and
+    send the run's files back, so the driver's output folder gets them with or without a
+    shared file system."""
+    import tempfile
+
+    from harness.runner import run_one
+    with tempfile.TemporaryDirectory(prefix="harness-run-") as scratch:
+        status = run_one(data, task.variant, task.seed, settings, Path(scratch))
+        files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
+    return {"status": status, "files": files}
+
+
+class RayExecutor:
+    """Each (variant, seed) is a Ray task (one GPU each when the run uses CUDA). A task that
+    fails or is lost (its worker or node died) is retried once, then recorded as failed."""
+
+    def __init__(self, address: str | None = None, threads: int = 1, task_fn=run_remote):
+        self.address = address
+        self.threads = threads
+        self.task_fn = task_fn
+
+    def run(self, tasks, data, settings, progress, hooks_factory=None):
+        if hooks_factory is not None:
+            raise ValueError("hooks run in this process only: use the sequential executor")
+        try:
+            import ray
+        except ImportError:
+            from harness.errors import HarnessInputError
+            raise HarnessInputError("--executor ray needs Ray: pip install 'ray' (or "
+                                    "pip install -e '.[ray]')") from None
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        try:
+            gpus = 1 if settings.device == "cuda" else 0
+            remote = ray.remote(num_cpus=self.threads, num_gpus=gpus, max_retries=1,
+                                retry_exceptions=True)(self.task_fn)
+            data_ref, settings_ref = ray.put(data), ray.put(settings)
+            pending = {}
+            for task in tasks:
+                progress.start_run(task.index, task.variant.name, task.seed)
+                pending[remote.remote(data_ref, settings_ref, task)] = task
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                task = pending.pop(ready[0])
+                try:
+                    status = _write_back(ray.get(ready[0]), task.run_dir)
+                except Exception as exc:  # retried once by Ray already: record and go on
+                    status = _failed_status(task, settings, f"Ray task failed twice: "
+                                                            f"{type(exc).__name__}: {exc}")
+                progress.end_run(task.index, status)
+                yield status
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def _write_back(payload: dict, run_dir: Path) -> dict:
+    from harness.io import atomic_write_bytes
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in payload["files"].items():
+        if name != "status.json":
+            atomic_write_bytes(run_dir / name, content)
+    atomic_write_bytes(run_dir / "status.json", payload["files"]["status.json"])  # last: done
+    return payload["status"]
+
+
+def _failed_status(task: RunTask, settings, message: str) -> dict:
+    from harness.io import atomic_write_json
+    from harness.runner import run_fingerprint
+    status = {"variant": task.variant.name, "seed": task.seed, "status": "failed",
+              "message": message, "fingerprint": run_fingerprint(settings, task.variant),
+              "final": {}}
+    task.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(task.run_dir / "status.json", status)
+    return status
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(jobs: int, threads: int | None, kind: str = "local",
+                  ray_address: str | None = None):
+    if kind == "ray":
+        return RayExecutor(ray_address, threads or 1)
+    if kind != "local":
+        raise ValueError(f"unknown executor {kind!r}; expected one of {EXECUTORS}")
     if jobs <= 1:
         return SequentialExecutor(threads)
     return ProcessExecutor(jobs, threads or 1)

@@ -215,7 +215,8 @@ def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFra
 
 def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
              show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
-             jobs: int = 1, threads: int | None = None) -> pd.DataFrame:
+             jobs: int = 1, threads: int | None = None, executor: str = "local",
+             ray_address: str | None = None) -> pd.DataFrame:
     """Train every (variant, seed) not already finished in ``out``; return the summary."""
     paths = RunPaths(Path(out))
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -228,7 +229,8 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         "fingerprint": settings.fingerprint(),
         "command": command_line(),
         "environment": describe_environment(settings.device),
-        "execution": {"jobs": jobs, "threads_per_run": threads or torch.get_num_threads()},
+        "execution": {"executor": executor, "jobs": jobs,
+                      "threads_per_run": threads or torch.get_num_threads()},
         "encoder": spec.describe(),
         "data": data.description,
         "baselines": baselines,
@@ -246,9 +248,9 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
             todo.append(RunTask(len(todo), variant, seed, run_dir))
 
     progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
-    executor = make_executor(jobs, threads)
     try:
-        for _ in executor.run(todo, data, settings, progress, hooks_factory):
+        for _ in make_executor(jobs, threads, executor, ray_address).run(
+                todo, data, settings, progress, hooks_factory):
             collect(paths, variants, settings.seeds)
     finally:
         progress.close()

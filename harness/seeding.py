@@ -30,3 +30,17 @@ def batch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The permutation of the training set for one epoch, identical for every variant."""
     generator = torch.Generator().manual_seed(derive_seed(seed, "batch-order", epoch))
     return torch.randperm(n, generator=generator)
+
+
+def bucketed_batches(lengths: torch.Tensor, batch_size: int, seed: int, epoch: int,
+                     pool: int = 50) -> list[torch.Tensor]:
+    """Batches of similar-length rows: shuffle, sort each pool of ``pool`` batches' worth of
+    rows by length, cut into batches, shuffle the batches. Identical for every variant."""
+    order = batch_order(len(lengths), seed, epoch)
+    batches = []
+    for start in range(0, len(order), pool * batch_size):
+        chunk = order[start:start + pool * batch_size]
+        chunk = chunk[torch.argsort(lengths[chunk], stable=True)]
+        batches.extend(chunk.split(batch_size))
+    generator = torch.Generator().manual_seed(derive_seed(seed, "bucket-order", epoch))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]

@@ -23,7 +23,8 @@ from harness.losses import LOSSES
 from harness.model.agent import AgentModel
 from harness.records import StepRecords
 from harness.schedules import EpochSchedulers
-from harness.seeding import batch_order, derive_seed, seeded
+from harness.precision import autocast, to_fp32
+from harness.seeding import batch_order, bucketed_batches, derive_seed, seeded
 
 LOSS_TERMS = ("action", "query", "coord", "total")
 
@@ -36,6 +37,8 @@ class TrainSettings:
     weight_decay: float = 0.01
     eval_every: int = 0          # extra evaluations every N steps; 0: at epoch ends and the end
     trim_padding: bool = True    # pad each batch to its longest prompt, not to max_length
+    precision: str = "fp32"      # "bf16": autocast forward, loss in fp32 (harness.precision)
+    bucket_by_length: bool = False   # batches of similar length (same for every variant)
 
 
 @dataclass
@@ -126,8 +129,11 @@ class Run:
         return list(self.model.parameters())
 
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
-        """The design's forward pass and loss on a batch already on the device."""
-        outputs = self.model(batch["input_ids"], batch["attention_mask"])
+        """The design's forward pass (autocast when the run asks for bf16) and its loss, in
+        fp32, on a batch already on the device."""
+        with autocast(self.device, self.settings.precision):
+            outputs = self.model(batch["input_ids"], batch["attention_mask"])
+        outputs = to_fp32(outputs)
         targets = {**batch, **design_targets(batch, self.data.units, self.design.coord_units)}
         return outputs, LOSSES[self.design.loss](outputs, targets)
 
@@ -148,8 +154,10 @@ def start_run(data: EncodedData, design: Design, spec: EncoderSpec, settings: Tr
               seed: int, device: torch.device, records: StepRecords) -> Run:
     """Model, optimizer and the shared state of one (variant, seed), before any step."""
     model = build_model(data, design, spec, seed).to(device)
+    # On CUDA the fused AdamW kernel: the same update in one launch instead of one per tensor.
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
+                                  weight_decay=settings.weight_decay,
+                                  fused=True if device.type == "cuda" else None)
     return Run(data, design, settings, seed, device, model, optimizer, records)
 
 
@@ -169,6 +177,15 @@ def train_step(run: Run, batch: dict, step: int, hooks: Hooks) -> tuple[dict, to
     run.optimizer.step()
     hooks.after_step(run, step)
     return losses, grad_norm, skipped
+
+
+def epoch_batches(data: EncodedData, settings: TrainSettings, seed: int, epoch: int) -> list:
+    """The batches of one epoch, the same for every variant of a seed: a shuffled order, or
+    with ``bucket_by_length`` shuffled batches of prompts of similar length (less padding)."""
+    if settings.bucket_by_length:
+        lengths = data.train.attention_mask.sum(dim=1)
+        return bucketed_batches(lengths, settings.batch_size, seed, epoch)
+    return list(batch_order(len(data.train), seed, epoch).split(settings.batch_size))
 
 
 def record_step(records: StepRecords, step: int, losses: dict, grad_norm: torch.Tensor,
@@ -194,6 +211,7 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
     torch.manual_seed(derive_seed(seed, "dropout"))
     # Reading values back from a GPU stalls it: do that every 25 steps there, every step on CPU.
     sync_every = 1 if device.type == "cpu" else 25
+    train_split = data.train.pinned() if device.type == "cuda" else data.train
 
     def flush() -> list:
         hooks.before_flush(run)
@@ -203,7 +221,8 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
 
     def validate(step: int) -> dict:
         metrics = evaluate(model, data.val, val_targets, data.units, data.tokenizer,
-                           settings.batch_size, device, settings.trim_padding)
+                           settings.batch_size, device, settings.trim_padding,
+                           settings.precision)
         records.add_many(step, {f"val/{k}": v for k, v in metrics.items()})
         flush()
         return metrics
@@ -217,12 +236,11 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
     start = time.perf_counter()
     step, epoch, last_eval_step, metrics = 0, 0, -1, {}
     while step < settings.steps:
-        order = batch_order(len(data.train), seed, epoch)
-        for index in order.split(settings.batch_size):
+        for index in epoch_batches(data, settings, seed, epoch):
             if step >= settings.steps:
                 break
             batch = {k: v.to(device, non_blocking=True)
-                     for k, v in data.train.batch(index, settings.trim_padding).items()}
+                     for k, v in train_split.batch(index, settings.trim_padding).items()}
             lr = schedulers.lr()
             losses, grad_norm, skipped = train_step(run, batch, step, hooks)
             record_step(records, step, losses, grad_norm, lr, skipped, design.clip_norm)

@@ -57,6 +57,12 @@ class EncodedSplit:
     def tokens(self) -> int:
         return int(self.attention_mask.sum())
 
+    def pinned(self) -> "EncodedSplit":
+        """A copy in page-locked memory, so copies to a GPU can overlap compute (CUDA only)."""
+        fields = {k: (v.pin_memory() if isinstance(v, torch.Tensor) else v)
+                  for k, v in self.__dict__.items()}
+        return EncodedSplit(**fields)
+
 
 @dataclass
 class EncodedData:

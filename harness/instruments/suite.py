@@ -35,7 +35,6 @@ class InstrumentSettings:
     probe_every: int = 25      # 0: probes only at step 0
     agreement: bool = True     # one backward against per-head backward passes, at step 0
     flops: bool = True         # count FLOPs of one step (FlopCounterMode) at the start
-    precision: str = "fp32"    # for the MFU peak
 
 
 class Instruments(Hooks):
@@ -60,7 +59,9 @@ class Instruments(Hooks):
         reset_peak_memory(run.device)
         run.facts["target_range_audit"] = target_range_audit(
             run.data.train, run.data.units, run.design.coord_units, run.design.loss)
-        run.facts["peak_flops"] = peak_flops(run.device, self.settings.precision)
+        run.facts["peak_flops"] = peak_flops(run.device, run.settings.precision)
+        run.facts["attention_implementation"] = getattr(
+            run.model.encoder.config, "_attn_implementation", None)
         if self.settings.flops:
             run.facts["flops_per_step"] = self._count_flops(run)
 

@@ -15,6 +15,7 @@ import jinja2
 import pandas as pd
 
 from harness.io import atomic_write_csv, atomic_write_text
+from harness.precision import describe as describe_precision
 from harness.report import analysis as A
 from harness.report.claims import build_claims
 from harness.report.load import GridRecords, load_records
@@ -94,7 +95,11 @@ def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
                     f"{data.get('truncated_prompts')}"),
         ("encoder", f"{settings['encoder']}"),
         ("training", f"{train['steps']} steps, batch {train['batch_size']}, AdamW lr "
-                     f"{train['lr']}, weight decay {train['weight_decay']}"),
+                     f"{train['lr']}, weight decay {train['weight_decay']}; "
+                     f"{describe_precision(train.get('precision', 'fp32'))}; batches padded to "
+                     + ("their longest prompt" if train.get("trim_padding", True) else
+                        "the maximum length")
+                     + ("; bucketed by length" if train.get("bucket_by_length") else "")),
         ("seeds", ", ".join(map(str, settings["seeds"]))),
         ("device", f"{env.get('device')} {env.get('gpu', '')} ({env.get('platform', '')}, "
                    f"{env.get('cpu_count')} CPUs)"),
