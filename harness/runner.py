@@ -189,26 +189,41 @@ def read_steps(run_dir: Path) -> pd.DataFrame | None:
     return steps.dropna(subset=["step"])
 
 
-def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rebuild ``summary.csv`` and ``steps.csv`` from the run folders; missing runs are rows
-    with status ``missing``."""
-    rows, frames = [], []
+STEP_COLUMNS = ["variant", "seed", "step", "metric", "value"]
+
+
+@dataclass
+class Gathered:
+    summary: pd.DataFrame              # one row per (variant, seed), status "missing" included
+    steps: pd.DataFrame                # every run's records, long form
+    statuses: dict                     # (variant, seed) -> status.json as read
+
+
+def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
+    """Read every (variant, seed) run folder: what ``summary.csv``, ``steps.csv`` and the
+    report are built from. A run with no folder is status ``missing``; a run that was still
+    running when its process died is ``interrupted``."""
+    rows, frames, statuses = [], [], {}
     for seed in seeds:
-        for variant in variants:
-            run_dir = paths.run_dir(variant.name, seed)
-            status = read_status(run_dir) or {"variant": variant.name, "seed": seed,
-                                               "status": "missing"}
+        for name in variant_names:
+            run_dir = paths.run_dir(name, seed)
+            status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
             steps = read_steps(run_dir)
             if steps is not None and not steps.empty:
-                frames.append(steps.assign(variant=variant.name, seed=seed)
-                              [["variant", "seed", "step", "metric", "value"]])
+                frames.append(steps.assign(variant=name, seed=seed)[STEP_COLUMNS])
             rows.append(summary_row(status, steps))
-    summary = pd.DataFrame(rows)
-    steps_all = (pd.concat(frames, ignore_index=True) if frames else
-                 pd.DataFrame(columns=["variant", "seed", "step", "metric", "value"]))
-    atomic_write_csv(paths.summary_csv, summary)
-    atomic_write_csv(paths.steps_csv, steps_all)
-    return summary, steps_all
+            statuses[(name, seed)] = status
+    steps_all = (pd.concat(frames, ignore_index=True) if frames
+                 else pd.DataFrame(columns=STEP_COLUMNS))
+    return Gathered(pd.DataFrame(rows), steps_all, statuses)
+
+
+def collect(paths: RunPaths, variants: list[Variant], seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild ``summary.csv`` and ``steps.csv`` from the run folders."""
+    found = gather(paths, [v.name for v in variants], seeds)
+    atomic_write_csv(paths.summary_csv, found.summary)
+    atomic_write_csv(paths.steps_csv, found.steps)
+    return found.summary, found.steps
 
 
 # --------------------------------------------------------------------------- the grid

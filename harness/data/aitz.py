@@ -29,6 +29,7 @@ from harness.data.aitw_tfrecord import check_action, yx_to_xy
 from harness.data.invalid import InvalidRecords
 from harness.data.prompts import render_prompt
 from harness.data.types import NORMALIZED, Box, Dataset, Step, Units
+from harness.data.user_json import checked_field, short_repr
 from harness.errors import DataError
 
 FORMAT_NAME = "aitz"
@@ -70,31 +71,16 @@ def looks_like_aitz(path) -> bool:
 
 # --------------------------------------------------------------------------- one step
 
-def _field(raw: dict, key: str, kind, err):
-    if key not in raw:
-        raise err(f"missing field '{key}'")
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise err(f"field '{key}' must be {kind.__name__}, got {type(value).__name__} "
-                  f"{_short(value)}")
-    return value
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _json_list(raw: dict, key: str, err) -> list:
     """A string field that holds a JSON-encoded list (the export's way of storing lists)."""
-    text = _field(raw, key, str, err)
+    text = checked_field(raw, key, str, err)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise err(f"field '{key}' is not a JSON-encoded list ({exc.msg}): {_short(text)}") from None
+        raise err(f"field '{key}' is not a JSON-encoded list ({exc.msg}): {short_repr(text)}") from None
     if not isinstance(value, list):
         raise err(f"field '{key}' must hold a JSON list, got {type(value).__name__} "
-                  f"{_short(value)}")
+                  f"{short_repr(value)}")
     return value
 
 
@@ -102,7 +88,7 @@ def _numbers(value, n: int, what: str, err) -> list[float]:
     if (not isinstance(value, list) or len(value) != n
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
             or not all(math.isfinite(v) for v in value)):
-        raise err(f"{what} must be a list of {n} finite numbers, got {_short(value)}")
+        raise err(f"{what} must be a list of {n} finite numbers, got {short_repr(value)}")
     return [float(v) for v in value]
 
 
@@ -110,7 +96,7 @@ def _strings(raw: dict, key: str, err) -> list[str]:
     values = _json_list(raw, key, err)
     for i, v in enumerate(values):
         if not isinstance(v, str):
-            raise err(f"{key}[{i}] must be a string, got {_short(v)}")
+            raise err(f"{key}[{i}] must be a string, got {short_repr(v)}")
     return values
 
 
@@ -142,9 +128,9 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
 
     if not isinstance(raw, dict):
         raise err(f"a step must be an object, got {type(raw).__name__}")
-    _field(raw, "episode_id", str, err)
-    _field(raw, "step_id", int, err)
-    goal = _field(raw, "instruction", str, err)
+    checked_field(raw, "episode_id", str, err)
+    checked_field(raw, "step_id", int, err)
+    goal = checked_field(raw, "instruction", str, err)
     if not goal.strip():
         raise err("field 'instruction' (the goal) is empty")
     positions = _json_list(raw, "ui_positions", err)
@@ -153,8 +139,8 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
     if not len(positions) == len(texts) == len(types):
         raise err(f"ui_positions, ui_text and ui_types differ in length: {len(positions)}, "
                   f"{len(texts)}, {len(types)}")
-    code = _field(raw, "result_action_type", int, err)
-    text = _field(raw, "result_action_text", str, err)
+    code = checked_field(raw, "result_action_type", int, err)
+    text = checked_field(raw, "result_action_text", str, err)
     touch = _numbers(_json_list(raw, "result_touch_yx", err), 2, "result_touch_yx", err)
     lift = _numbers(_json_list(raw, "result_lift_yx", err), 2, "result_lift_yx", err)
     check_action(code, text, touch, lift, err, _NAMES)

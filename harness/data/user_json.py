@@ -44,18 +44,19 @@ def _numbers(value, n, what, err) -> tuple[float, ...]:
     return tuple(_number(v, f"{what}[{i}]", err) for i, v in enumerate(value))
 
 
-def _field(record: dict, key: str, kind, where: str, err):
+def checked_field(record: dict, key: str, kind, err, where: str = ""):
+    """``record[key]`` when present and of ``kind`` (bools are not numbers), else ``err``."""
     if key not in record:
         raise err(f"missing field '{where}{key}'")
     value = record[key]
     if isinstance(value, bool) or not isinstance(value, kind):
         expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
         raise err(f"field '{where}{key}' must be {expected}, got {type(value).__name__} "
-                  f"{_short(value)}")
+                  f"{short_repr(value)}")
     return value
 
 
-def _short(value) -> str:
+def short_repr(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -77,27 +78,27 @@ def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
 
     if not isinstance(raw, dict):
         raise err(f"a step must be an object, got {type(raw).__name__}")
-    prompt = _field(raw, "prompt", str, "", err)
+    prompt = checked_field(raw, "prompt", str, err)
     if not prompt.strip():
         raise err("field 'prompt' is empty")
-    raw_boxes = _field(raw, "coordinates", list, "", err)
+    raw_boxes = checked_field(raw, "coordinates", list, err)
     boxes = []
     for i, box in enumerate(raw_boxes):
         b = _numbers(box, 4, f"coordinates[{i}]", err)
         if b[2] < 0 or b[3] < 0:
             raise err(f"coordinates[{i}] = {list(box)} has a negative width or height")
         boxes.append(b)
-    results = _field(raw, "results", dict, "", err)
-    code = _field(results, "action_type", int, "results.", err)
+    results = checked_field(raw, "results", dict, err)
+    code = checked_field(results, "action_type", int, err, "results.")
     if code not in actions.USED_CODES:
         raise err(f"results.action_type {code} is not an action code AitW uses "
                   f"(expected one of {list(actions.USED_CODES)}; 0, 1, 2, 8 and 9 are unused)")
-    text = _field(results, "type_action", str, "results.", err)
+    text = checked_field(results, "type_action", str, err, "results.")
     if code == actions.TYPE and not text:
         raise err("results.type_action is empty on a TYPE step")
-    touch = _numbers(_field(results, "touch_coords", list, "results.", err), 2,
+    touch = _numbers(checked_field(results, "touch_coords", list, err, "results."), 2,
                      "results.touch_coords", err)
-    lift = _numbers(_field(results, "lift_coords", list, "results.", err), 2,
+    lift = _numbers(checked_field(results, "lift_coords", list, err, "results."), 2,
                     "results.lift_coords", err)
     for what, point in (("results.touch_coords", touch), ("results.lift_coords", lift)):
         if code == actions.DUAL_POINT or point != actions.NO_POINT:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.runner import RunPaths, read_status, read_steps
+from harness.runner import RunPaths, gather
 
 
 @dataclass
@@ -47,23 +47,13 @@ def load_records(root) -> GridRecords:
                                 "folder of an earlier run")
     run = read_json(paths.run_json)
     variants = run.get("variants", [])
-    rows, frames, facts, errors = [], [], {}, {}
-    from harness.runner import summary_row
-    for seed in run["settings"]["seeds"]:
-        for variant in variants:
-            name = variant["name"]
-            run_dir = paths.run_dir(name, seed)
-            status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
-            if status.get("status") == "running":
-                status = {**status, "status": "interrupted"}
-            steps = read_steps(run_dir)
-            if steps is not None and not steps.empty:
-                frames.append(steps.assign(variant=name, seed=seed))
-            rows.append(summary_row(status, steps))
-            facts[(name, seed)] = status.get("facts") or {}
-            if (run_dir / "error.txt").is_file():
-                errors[(name, seed)] = (run_dir / "error.txt").read_text(encoding="utf-8")
-    columns = ["variant", "seed", "step", "metric", "value"]
-    steps_all = (pd.concat(frames, ignore_index=True)[columns] if frames
-                 else pd.DataFrame(columns=columns))
-    return GridRecords(root, run, pd.DataFrame(rows), steps_all, facts, errors, variants)
+    found = gather(paths, [v["name"] for v in variants], run["settings"]["seeds"])
+    summary = found.summary.copy()
+    summary.loc[summary.status == "running", "status"] = "interrupted"
+    facts = {key: status.get("facts") or {} for key, status in found.statuses.items()}
+    errors = {}
+    for (name, seed) in found.statuses:
+        error = paths.run_dir(name, seed) / "error.txt"
+        if error.is_file():
+            errors[(name, seed)] = error.read_text(encoding="utf-8")
+    return GridRecords(root, run, summary, found.steps, facts, errors, variants)
