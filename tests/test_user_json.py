@@ -81,3 +81,17 @@ def test_split_is_by_episode_and_deterministic():
     assert not set(train.episodes()) & set(val.episodes())
     assert len(train.steps) + len(val.steps) == len(dataset.steps)
     assert 0 < len(val.episodes()) < 40
+
+
+def test_skip_invalid_drops_counts_and_names_bad_records(tmp_path):
+    from harness.data.formats import read_dataset
+    bad = good_step()
+    bad["results"]["action_type"] = 8
+    path = write(tmp_path, {"ep-1": [good_step(), bad, good_step()], "ep-2": [good_step()]})
+    with pytest.raises(DataError, match="step 1: results.action_type 8"):
+        read_dataset(path, units=PIXEL, screen=SCREEN)
+    dataset = read_dataset(path, units=PIXEL, screen=SCREEN, skip_invalid=True)
+    assert len(dataset.steps) == 3 and dataset.skipped_records == 1
+    assert dataset.describe()["skipped_invalid_records"] == 1
+    assert any("--skip-invalid dropped 1 invalid record(s): " in n and "episode 'ep-1', step 1"
+               in n for n in dataset.notes)
