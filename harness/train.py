@@ -21,9 +21,9 @@ from harness.encoders import EncoderSpec, build_encoder
 from harness.evaluation import evaluate, split_targets
 from harness.losses import LOSSES
 from harness.model.agent import AgentModel
+from harness.precision import autocast, to_fp32
 from harness.records import StepRecords
 from harness.schedules import EpochSchedulers
-from harness.precision import autocast, to_fp32
 from harness.seeding import batch_order, bucketed_batches, derive_seed, seeded
 
 LOSS_TERMS = ("action", "query", "coord", "total")
