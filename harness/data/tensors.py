@@ -54,9 +54,6 @@ class EncodedSplit:
             "box_count": self.box_count[index],
         }
 
-    def tokens(self) -> int:
-        return int(self.attention_mask.sum())
-
     def pinned(self) -> "EncodedSplit":
         """A copy in page-locked memory, so copies to a GPU can overlap compute (CUDA only)."""
         fields = {k: (v.pin_memory() if isinstance(v, torch.Tensor) else v)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.design import AXES, differing_axes
+from harness.design import AXES
 from harness.report.load import GridRecords
 from harness.report.stats import Estimate, estimate, proportion_var, verdict
 
@@ -341,13 +341,3 @@ def zero_gradient_groups(records: GridRecords) -> pd.DataFrame:
             rows.append({"variant": variant, "seed": seed, "group": metric.split("/", 1)[1],
                          "share of steps with zero gradient": share})
     return pd.DataFrame(rows)
-
-
-def claim_axes() -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for axis in AXES.values():
-        out.setdefault(axis.claim, []).append(axis.fix)
-    return out
-
-
-__all__ = ["summary_table", "effects_table", "comparisons", "differing_axes"]
