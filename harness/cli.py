@@ -212,6 +212,9 @@ def _terminate_as_interrupt(signum, frame):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored;
+    # take it back, so that an interrupt always stops the grid cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return _main(args)
