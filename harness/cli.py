@@ -36,7 +36,11 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a count (3), a list (0,4,7) or a range "
                                          f"(2-5), got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+    if not seeds:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} asks for no seed at all: a single number is a count (1 runs seed 0); "
+            "for one particular seed write it as a list, e.g. 3,")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"seeds must be distinct non-negative integers: {text!r}")
     return seeds
 
