@@ -3,9 +3,10 @@
 Absolute times differ between machines and drift on a shared one; a ratio of two things timed
 in the same process, interleaved round by round, is what survives that. Each comparison warms
 both sides up, synchronises CUDA around every measurement, and flags noise (interquartile range
-over median) the way ``torch.utils.benchmark`` does. The ratio it reports and CI checks is that
-of the two sides' fastest rounds: interference from other work on the machine only ever adds
-time, so the minimum is the least disturbed estimate of what each side costs (the ratio of
+over median) the way ``torch.utils.benchmark`` does. On CPU it reads the calling thread's CPU
+time rather than wall time (:func:`default_clock`), which other processes cannot inflate. The
+ratio it reports and CI checks is that of the two sides' fastest rounds: interference only ever
+adds time, so the minimum is the least disturbed estimate of what each side costs (the ratio of
 medians is kept beside it).
 
     python -m harness.benchmarking check RESULTS.json [--bounds benchmarks/bounds.json]
@@ -57,12 +58,25 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn, device) -> float:
+def default_clock(device):
+    """The calling thread's CPU time on CPU, wall time (around synchronisations) on CUDA.
+
+    The CPU suite runs torch on one thread, and the autograd engine runs CPU backward passes
+    on the calling thread, so that thread's CPU time is all the work a step does; unlike wall
+    time, other processes on a shared machine cannot add to it (they still share caches and
+    memory bandwidth, so it is not perfectly immune)."""
+    if device is None or torch.device(device).type == "cpu":
+        return time.thread_time
+    return time.perf_counter
+
+
+def _timed(fn, device, clock=None) -> float:
+    clock = clock or default_clock(device)
     _sync(device)
-    start = time.perf_counter()
+    start = clock()
     fn()
     _sync(device)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def _noise(samples: list[float]) -> float:
@@ -90,6 +104,36 @@ def compare(a, b, *, names=("a", "b"), rounds: int = 15, warmup: int = 2,
     fa, fb = min(times_a), min(times_b)
     return Comparison(names[0], names[1], ma, mb, fa, fb, fa / fb, ma / mb, rounds,
                       _noise(times_a), _noise(times_b))
+
+
+def compare_steps(a, b, *, steps: int, names=("a", "b"), rounds: int = 10, warmup: int = 1,
+                  device=None, clock=None) -> Comparison:
+    """Like :func:`compare`, for two one-step callables run in blocks of ``steps`` calls (a
+    block holds whatever happens only every so many steps, such as a probe or a flush).
+
+    Every call is timed on its own, and a side's cost is the sum, over the positions of the
+    block, of that position's fastest round. A burst of other work then has to hit the same
+    step in every round to count, where a whole-block minimum needs one entirely undisturbed
+    block per side. Medians are of whole blocks."""
+    def block(fn) -> list[float]:
+        return [_timed(fn, device, clock) for _ in range(steps)]
+
+    for _ in range(warmup):
+        block(a), block(b)
+    per_step_a, per_step_b = [], []
+    for i in range(rounds):
+        if i % 2:
+            per_step_b.append(block(b))
+            per_step_a.append(block(a))
+        else:
+            per_step_a.append(block(a))
+            per_step_b.append(block(b))
+    totals_a, totals_b = [sum(r) for r in per_step_a], [sum(r) for r in per_step_b]
+    fa = sum(min(column) for column in zip(*per_step_a))
+    fb = sum(min(column) for column in zip(*per_step_b))
+    ma, mb = statistics.median(totals_a), statistics.median(totals_b)
+    return Comparison(names[0], names[1], ma, mb, fa, fb, fa / fb, ma / mb, rounds,
+                      _noise(totals_a), _noise(totals_b))
 
 
 # --------------------------------------------------------------------------- the CI check

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import torch
 
-from harness.benchmarking import check_ratios, compare, load_bounds, ratio_table
+from harness.benchmarking import check_ratios, compare_steps, load_bounds, ratio_table
 from harness.config import DataSettings
 from harness.data.prepare import encode_dataset
 from harness.design import FIXED
@@ -57,9 +58,43 @@ def test_a_slowed_instrument_fails_the_ratio_check():
             counter[0] += 1
         return step
 
-    slowed = compare(stepper(SlowInstruments(InstrumentSettings(probe_every=25))),
-                     stepper(Hooks()), names=("instrumented", "bare"), rounds=5)
+    slowed = compare_steps(stepper(SlowInstruments(InstrumentSettings(probe_every=5))),
+                           stepper(Hooks()), steps=5, names=("instrumented", "bare"), rounds=3)
     results = {"benchmarks": [{"name": "slowed", "extra_info": {
         **slowed.extra_info(), "ratio_name": "instrumented_over_bare"}}]}
     assert slowed.ratio > 1.10
     assert check_ratios(results, load_bounds())
+
+
+class FakeClock:
+    """A clock that the timed callables advance, so the estimator is tested without timing."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_per_step_minimum_ignores_bursts_that_spoil_every_whole_block():
+    """Side a costs 1.1 per step and b 1.0 (one step in five costs 3 on both, like a probe);
+    a burst of +5 hits one step of every block of both sides, at a position that moves from
+    round to round. Whole-block minima would see a burst in every block; the per-step minimum
+    recovers the true ratio (up to float rounding)."""
+    clock, rounds, steps = FakeClock(), 6, 5
+    calls = {"a": 0, "b": 0}
+
+    def side(name, cost):
+        def step():
+            i = calls[name]
+            position, block = i % steps, i // steps
+            clock.now += (3.0 if position == 0 else cost) + (5.0 if position == block % steps
+                                                             else 0.0)
+            calls[name] += 1
+        return step
+
+    c = compare_steps(side("a", 1.1), side("b", 1.0), steps=steps, rounds=rounds, warmup=0,
+                      clock=clock)
+    assert c.ratio == pytest.approx((3.0 + 4 * 1.1) / (3.0 + 4 * 1.0))
+    assert c.a_min_s == pytest.approx(3.0 + 4 * 1.1) and c.rounds == rounds
+    assert c.median_ratio == pytest.approx((3.0 + 4 * 1.1 + 5.0) / (3.0 + 4 * 1.0 + 5.0))

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import variants
-from harness.benchmarking import compare
+from harness.benchmarking import compare, compare_steps
 from harness.config import DataSettings, Settings
 from harness.data.prepare import prepare_data
 from harness.data.tensors import design_targets
@@ -155,27 +155,27 @@ def test_step_original_over_fixed(benchmark, data, device, precision):
 @pytest.mark.parametrize("device,precision", DEVICES)
 def test_instrumented_over_bare_step(benchmark, data, device, precision):
     """Blocks of 25 steps, each with one probe step (probes every 25), instrumented against
-    bare, on the same design, weights and batches."""
+    bare, on the same design, weights and batches; every step timed on its own
+    (harness.benchmarking.compare_steps). Five batches, so that a position in the block sees
+    the same batch in every round."""
     block = 25
-    batches = [batch_of(data, device, start=i * BATCH) for i in range(4)]
+    batches = [batch_of(data, device, start=i * BATCH) for i in range(5)]
 
-    def block_of(hooks_factory):
+    def step_with(hooks):
         run = make_run(data, FIXED.replace(warmup="none"), device)
-        hooks = hooks_factory()
         hooks.on_start(run)
-        step = step_fn(run, batches, hooks, precision)
-
-        def go():
-            for _ in range(block):
-                step()
-        return go
-    instrumented = block_of(lambda: Instruments(InstrumentSettings(probe_every=block)))
-    bare = block_of(Hooks)
-    c = compare(instrumented, bare, names=("instrumented", "bare"), device=device,
-                rounds=rounds(benchmark, 8), warmup=1)
+        return step_fn(run, batches, hooks, precision)
+    instrumented = step_with(Instruments(InstrumentSettings(probe_every=block)))
+    bare = step_with(Hooks())
+    c = compare_steps(instrumented, bare, steps=block, names=("instrumented", "bare"),
+                      device=device, rounds=rounds(benchmark, 16), warmup=1)
     record(benchmark, c, "instrumented_over_bare", device=device, precision=precision,
            steps_per_block=block, probe_every=block)
-    benchmark.pedantic(instrumented, rounds=1 if benchmark.disabled else 3, iterations=1)
+
+    def one_block():
+        for _ in range(block):
+            instrumented()
+    benchmark.pedantic(one_block, rounds=1 if benchmark.disabled else 3, iterations=1)
 
 
 # --------------------------------------------------------------------------- the report
