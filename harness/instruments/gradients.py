@@ -10,6 +10,10 @@ import torch
 from harness.backward import TERMS
 from harness.losses import HEAD_WEIGHTS
 
+#: The pairs of heads compared at probe steps, as named in the records ("action-query", ...).
+HEAD_PAIRS = tuple(itertools.combinations(TERMS, 2))
+PAIR_NAMES = tuple(f"{a}-{b}" for a, b in HEAD_PAIRS)
+
 
 def group_norms(groups: dict[str, list[torch.nn.Parameter]]) -> dict[str, torch.Tensor]:
     """L2 norm of the current gradients of each module group (0 when a group has none)."""
@@ -23,6 +27,12 @@ def group_norms(groups: dict[str, list[torch.nn.Parameter]]) -> dict[str, torch.
     return norms
 
 
+def _zeros_where_unused(params: list[torch.Tensor], grads) -> list[torch.Tensor]:
+    """``autograd.grad(..., allow_unused=True)`` gives None for a parameter the loss does not
+    reach: a zero gradient of its shape."""
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+
+
 def head_gradients(losses: dict, params: list[torch.nn.Parameter]) -> dict[str, list[torch.Tensor]]:
     """Gradient of each head's weighted loss with respect to ``params``, leaving ``.grad`` and
     the graph untouched (``autograd.grad`` with ``retain_graph``). A term that has no graph
@@ -34,7 +44,7 @@ def head_gradients(losses: dict, params: list[torch.nn.Parameter]) -> dict[str, 
             got = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
         else:
             got = [None] * len(params)
-        grads[term] = [torch.zeros_like(p) if g is None else g for p, g in zip(params, got)]
+        grads[term] = _zeros_where_unused(params, got)
     return grads
 
 
@@ -55,7 +65,7 @@ def head_conflict(head_grads: dict[str, list[torch.Tensor]], n_shared: int) -> d
     and the pairwise cosines between heads, with PCGrad's conflict flag (cosine < 0)."""
     shared = {term: flat(g[:n_shared]) for term, g in head_grads.items()}
     out = {f"probe/shared_grad_norm/{t}": torch.linalg.vector_norm(v) for t, v in shared.items()}
-    for a, b in itertools.combinations(TERMS, 2):
+    for a, b in HEAD_PAIRS:
         cos = cosine(shared[a], shared[b])
         out[f"probe/cosine/{a}-{b}"] = cos
         out[f"probe/conflict/{a}-{b}"] = (cos < 0).float() if not bool(torch.isnan(cos)) \
@@ -68,7 +78,7 @@ def backward_agreement(losses: dict, params: list[torch.nn.Parameter],
     """Gradient of one backward of the total against the sum of the per-head gradients (each
     skipped when not finite, as the user's loop does), on the same weights and batch."""
     total = torch.autograd.grad(losses["total"], params, retain_graph=True, allow_unused=True)
-    single = flat([torch.zeros_like(p) if g is None else g for p, g in zip(params, total)])
+    single = flat(_zeros_where_unused(params, total))
     summed = flat([sum(parts) for parts in zip(*head_grads.values())])
     diff = (single - summed).abs()
     scale = torch.linalg.vector_norm(summed)

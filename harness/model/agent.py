@@ -24,6 +24,10 @@ GESTURE_CODES = (4, 5, 6, 7, 10, 11)
 
 DROPOUT = 0.1
 
+#: Module groups, the unit of the gradient-norm instruments: each is the attribute of that name.
+MODULE_GROUPS = ("encoder", "post_norm", "projections", "action_head", "query_decoder",
+                 "coord_head")
+
 
 class AgentModel(nn.Module):
     """Encoder -> first-token vector -> [LayerNorm] -> dropout -> [per-head projection] -> heads.
@@ -56,16 +60,15 @@ class AgentModel(nn.Module):
             self.coord_head = COORD_HEADS[design.coord_head](size)
 
     def module_groups(self) -> dict[str, list[nn.Parameter]]:
-        """Parameters by module group, the unit of the gradient-norm instruments."""
-        groups = {
-            "encoder": list(self.encoder.parameters()),
-            "post_norm": list(self.post_norm.parameters()),
-            "projections": list(self.projections.parameters()) if self.projections else [],
-            "action_head": list(self.action_head.parameters()),
-            "query_decoder": list(self.query_decoder.parameters()),
-            "coord_head": list(self.coord_head.parameters()),
-        }
-        return {name: params for name, params in groups.items() if params}
+        """Parameters by module group (:data:`MODULE_GROUPS`); groups without parameters (no
+        projections, an Identity instead of the LayerNorm) are left out."""
+        groups = {}
+        for name in MODULE_GROUPS:
+            module = getattr(self, name)
+            params = list(module.parameters()) if module is not None else []
+            if params:
+                groups[name] = params
+        return groups
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)

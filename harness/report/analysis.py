@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.design import AXES
+from harness.instruments.gradients import PAIR_NAMES
 from harness.report.load import GridRecords
 from harness.report.stats import Estimate, estimate, proportion_var, verdict
 
@@ -55,7 +56,7 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
     seeds that finished, and cost (medians over runs)."""
     rows = []
     for variant in records.variant_names():
-        runs = records.summary[records.summary.variant == variant]
+        runs = records.runs(variant)
         ok = runs[runs.status == "ok"]
         row = {"variant": variant}
         for status in ("ok", "diverged", "failed", "interrupted", "missing"):
@@ -143,7 +144,7 @@ def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
 
 
 def _median(records: GridRecords, variant: str, metric: str) -> float:
-    values = _column(records.summary[records.summary.variant == variant], metric).dropna()
+    values = _column(records.runs(variant), metric).dropna()
     return float(values.median()) if len(values) else math.nan
 
 
@@ -151,7 +152,7 @@ def effects_table(records: GridRecords) -> pd.DataFrame:
     """The effect of each fix, worded as "what adding the fix does", in both directions."""
     rows = []
     for c in comparisons(records):
-        statuses = lambda v: list(records.summary[records.summary.variant == v].status)
+        statuses = lambda v: list(records.runs(v).status)
         diff = paired_difference(records, c.with_fix, c.without_fix, PRIMARY)
         row = {"fix": c.fix, "axis": c.axis, "direction": c.direction,
                "with_fix": c.with_fix, "without_fix": c.without_fix,
@@ -215,11 +216,9 @@ def conflict_table(records: GridRecords) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
         row = {"variant": variant}
-        for pair in ("action-query", "action-coord", "query-coord"):
-            cos = records.steps[(records.steps.variant == variant)
-                                & (records.steps.metric == f"probe/cosine/{pair}")]["value"]
-            conflict = records.steps[(records.steps.variant == variant)
-                                     & (records.steps.metric == f"probe/conflict/{pair}")]["value"]
+        for pair in PAIR_NAMES:
+            cos = records.step_values(variant, f"probe/cosine/{pair}")["value"]
+            conflict = records.step_values(variant, f"probe/conflict/{pair}")["value"]
             row[f"cosine {pair}"] = float(cos.mean()) if len(cos.dropna()) else math.nan
             row[f"conflict rate {pair}"] = (float(conflict.dropna().mean())
                                             if len(conflict.dropna()) else math.nan)
@@ -232,9 +231,8 @@ def gradient_flow_table(records: GridRecords) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
         design = records.design(variant)
-        runs = records.summary[records.summary.variant == variant]
-        coord = records.steps[(records.steps.variant == variant)
-                              & (records.steps.metric == "grad_norm/coord_head")]["value"]
+        runs = records.runs(variant)
+        coord = records.step_values(variant, "grad_norm/coord_head")["value"]
         rows.append({
             "variant": variant, "loss": design["loss"], "coord_units": design["coord_units"],
             "zero coordinate gradient (share of DUAL_POINT steps)":
@@ -269,10 +267,8 @@ def routing_table(records: GridRecords) -> pd.DataFrame:
     for variant in records.variant_names():
         if records.design(variant)["routing"] != "predicted":
             continue
-        q = records.steps[(records.steps.variant == variant)
-                          & (records.steps.metric == "routing/query_rows")]["value"]
-        c = records.steps[(records.steps.variant == variant)
-                          & (records.steps.metric == "routing/coord_rows")]["value"]
+        q = records.step_values(variant, "routing/query_rows")["value"]
+        c = records.step_values(variant, "routing/coord_rows")["value"]
         rows.append({"variant": variant, "query head rows (mean share)": float(q.mean()),
                      "coordinate head rows (mean share)": float(c.mean())})
     return pd.DataFrame(rows)
@@ -281,14 +277,24 @@ def routing_table(records: GridRecords) -> pd.DataFrame:
 def clip_table(records: GridRecords) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
-        runs = records.summary[records.summary.variant == variant]
-        norm = records.steps[(records.steps.variant == variant)
-                             & (records.steps.metric == "grad_norm")]["value"]
+        runs = records.runs(variant)
+        norm = records.step_values(variant, "grad_norm")["value"]
         rows.append({"variant": variant, "clip_norm": records.design(variant)["clip_norm"],
                      "share of steps clipped": float(_column(runs, "clip_rate").mean()),
                      "global gradient norm (median, before clipping)":
                          float(norm.median()) if len(norm) else math.nan})
     return pd.DataFrame(rows)
+
+
+def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
+    """The measurements the claims are answered from, computed once for both the claim
+    sections and the CSV tables (keys are the tables' file names without ``.csv``)."""
+    return {"backward_agreement": agreement_table(records),
+            "head_conflict": conflict_table(records),
+            "gradient_flow": gradient_flow_table(records),
+            "target_range": target_range_table(records),
+            "routing": routing_table(records), "clipping": clip_table(records),
+            "nonfinite": nonfinite_table(records), "zero_lr_spans": zero_lr_spans(records)}
 
 
 # --------------------------------------------------------------------------- anomalies

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.design import AXES
+from harness.instruments.gradients import PAIR_NAMES
 from harness.report import analysis as A
-from harness.report.load import GridRecords
 
 
 @dataclass
@@ -61,50 +62,52 @@ def _effects_rows(effects: pd.DataFrame, fixes: list[str]) -> pd.DataFrame:
     return effects[effects.fix.isin(fixes)][[c for c in cols if c in effects.columns]]
 
 
-def build_claims(records: GridRecords, effects: pd.DataFrame) -> list[Claim]:
-    claims = [
-        _claim_coordinate_head(records, effects),
-        _claim_gradient_flow(records, effects),
-        _claim_backward(records, effects),
-        _claim_routing(records, effects),
-        _claim_units(records, effects),
-        _claim_interference(records, effects),
-        _claim_schedule(records, effects),
-    ]
-    return claims
+def _add_effects(c: Claim, effects: pd.DataFrame, title: str,
+                 metrics: tuple[str, ...] = (A.PRIMARY,)) -> None:
+    """The effect of each fix that tests claim ``c`` (from the axis table, where each axis
+    names its claim): a sentence per direction and metric, and one table."""
+    fixes = [axis.fix for axis in AXES.values() if axis.claim == c.number]
+    for fix in fixes:
+        for metric in metrics:
+            c.answer += effect_sentences(effects, fix, metric)
+    c.tables.append((title, _effects_rows(effects, fixes)))
 
 
-def _claim_coordinate_head(records, effects) -> Claim:
+def build_claims(measured: dict[str, pd.DataFrame], effects: pd.DataFrame) -> list[Claim]:
+    """``measured``: :func:`harness.report.analysis.claim_measurements` of the records."""
+    return [claim(measured, effects) for claim in (
+        _claim_coordinate_head, _claim_gradient_flow, _claim_backward, _claim_routing,
+        _claim_units, _claim_interference, _claim_schedule)]
+
+
+def _claim_coordinate_head(measured, effects) -> Claim:
     c = Claim(1, "LSTM coordinates are needlessly complex",
               "Replace the autoregressive LSTM coordinate head with an MLP.")
-    c.answer += effect_sentences(effects, "mlp_head", "tap_acc")
-    c.answer += effect_sentences(effects, "mlp_head", "swipe_acc")
-    c.tables.append(("Effect of the MLP head", _effects_rows(effects, ["mlp_head"])))
+    _add_effects(c, effects, "Effect of the MLP head", ("tap_acc", "swipe_acc"))
     return c
 
 
-def _claim_gradient_flow(records, effects) -> Claim:
+def _claim_gradient_flow(measured, effects) -> Claim:
     c = Claim(2, "The custom loss blocks gradient flow",
               "The penalty loss has non-differentiable operations that prevent gradient flow; "
               "use standard losses.")
-    table = A.gradient_flow_table(records)
+    table = measured["gradient_flow"]
     if not table.empty:
         by_loss = table.groupby("loss")[
             "zero coordinate gradient (share of DUAL_POINT steps)"].mean()
         parts = [f"{loss} loss: {fmt(share)}" for loss, share in by_loss.items()]
         c.answer.append("Share of DUAL_POINT steps whose coordinate-loss gradient is exactly "
                         "zero at probe steps, averaged over variants: " + "; ".join(parts) + ".")
-    c.answer += effect_sentences(effects, "standard_loss", "tap_acc")
     c.tables.append(("Gradient reaching the coordinate head", table))
-    c.tables.append(("Effect of the standard loss", _effects_rows(effects, ["standard_loss"])))
+    _add_effects(c, effects, "Effect of the standard loss", ("tap_acc",))
     return c
 
 
-def _claim_backward(records, effects) -> Claim:
+def _claim_backward(measured, effects) -> Claim:
     c = Claim(3, "Several backward passes cause gradient conflicts",
               "Multiple backward passes cause gradient conflicts and instability; use a single "
               "backward pass.")
-    table = A.agreement_table(records)
+    table = measured["backward_agreement"]
     if not table.empty:
         worst = table["rel_diff"].max()
         c.answer.append(
@@ -114,38 +117,36 @@ def _claim_backward(records, effects) -> Claim:
             + ("they compute the same gradient up to float rounding, so the number of backward "
                "passes cannot create conflicts between heads." if worst < 1e-4 else
                "they do not agree; see the table."))
-    skipped = A.nonfinite_table(records)
+    skipped = measured["nonfinite"]
     if not skipped.empty and (skipped.consequence == "skipped").any():
         c.answer.append(
             "Where a head's loss is not finite, the per-head loop skips its backward: that head's "
             "parameters then have no gradient at all (not a zero gradient), so AdamW leaves them "
             "untouched that step, where one backward would still apply momentum and weight "
             "decay. This, not a conflict, is the behavioural difference between the two.")
-    c.answer += effect_sentences(effects, "single_backward")
     c.tables.append(("Backward agreement (step 0)", table))
-    c.tables.append(("Effect of a single backward", _effects_rows(effects, ["single_backward"])))
+    _add_effects(c, effects, "Effect of a single backward")
     return c
 
 
-def _claim_routing(records, effects) -> Claim:
+def _claim_routing(measured, effects) -> Claim:
     c = Claim(4, "Outputs for all actions add noise",
               "Run the query head only for predicted TYPE and the coordinate head only for "
               "predicted gesture codes.")
-    table = A.routing_table(records)
+    table = measured["routing"]
     if not table.empty:
         c.answer.append(
             f"With routing, the query head ran on {fmt(table.iloc[:, 1].mean())} and the "
             f"coordinate head on {fmt(table.iloc[:, 2].mean())} of training rows on average.")
-    c.answer += effect_sentences(effects, "routing")
     c.tables.append(("Rows each head ran on", table))
-    c.tables.append(("Effect of routing", _effects_rows(effects, ["routing"])))
+    _add_effects(c, effects, "Effect of routing")
     return c
 
 
-def _claim_units(records, effects) -> Claim:
+def _claim_units(measured, effects) -> Claim:
     c = Claim(5, "Unnormalized coordinates make the sigmoid ineffective",
               "Divide coordinates by the screen size.")
-    table = A.target_range_table(records)
+    table = measured["target_range"]
     if not table.empty:
         for units, group in table.groupby("coord_units"):
             c.answer.append(
@@ -154,50 +155,44 @@ def _claim_units(records, effects) -> Claim:
                 f"{fmt(group.iloc[0]['DUAL_POINT target max'])}); among all targets the loss sees, "
                 f"{fmt(group['targets outside (0, 1) among those the loss sees'].max())} at most "
                 f"(the (-1, -1) of non-gesture steps is out of range in any units).")
-    c.answer += effect_sentences(effects, "normalized_coords", "tap_acc")
     c.tables.append(("Target-range audit", table))
-    c.tables.append(("Effect of normalized coordinates", _effects_rows(effects, ["normalized_coords"])))
+    _add_effects(c, effects, "Effect of normalized coordinates", ("tap_acc",))
     return c
 
 
-def _claim_interference(records, effects) -> Claim:
+def _claim_interference(measured, effects) -> Claim:
     c = Claim(6, "Shared features interfere",
               "All heads share the same encoder output; add a separate projection per head.")
-    table = A.conflict_table(records)
+    table = measured["head_conflict"]
     if not table.empty:
-        rates = {p: table[f"conflict rate {p}"].mean() for p in ("action-query", "action-coord",
-                                                                 "query-coord")}
+        rates = {p: table[f"conflict rate {p}"].mean() for p in PAIR_NAMES}
         cos = {p: table[f"cosine {p}"].mean() for p in rates}
         c.answer.append(
             "Heads' gradients on the shared encoder, mean over variants and probe steps: " +
             "; ".join(f"{p}: cosine {fmt(cos[p])}, conflicting (cosine < 0) on {fmt(rates[p])} "
                       "of probes" for p in rates) + ".")
-    c.answer += effect_sentences(effects, "projections")
     c.tables.append(("Head-gradient cosine and conflict rate", table))
-    c.tables.append(("Effect of per-head projections", _effects_rows(effects, ["projections"])))
+    _add_effects(c, effects, "Effect of per-head projections")
     c.images.append("head_cosine")
     return c
 
 
-def _claim_schedule(records, effects) -> Claim:
+def _claim_schedule(measured, effects) -> Claim:
     c = Claim(7, "Warmup, clipping and LayerNorm",
               "Add a 10-epoch warmup (LambdaLR stepped per epoch), gradient clipping at 1.0 and a "
               "LayerNorm after the encoder.")
-    spans = A.zero_lr_spans(records)
+    spans = measured["zero_lr_spans"]
     if not spans.empty:
         c.answer.append(
             f"The per-epoch warmup holds the learning rate at exactly 0 for its first epoch: "
             f"{int(spans['steps'].median())} steps, {fmt(spans['share of run'].median())} of each "
             f"such run here; it reaches the full rate only after 10 epochs.")
-    clips = A.clip_table(records)
+    clips = measured["clipping"]
     if not clips.empty:
         rate = clips[clips.clip_norm.notna()]["share of steps clipped"].mean()
         c.answer.append(f"Both designs already clip at 1.0; it changed the gradient on "
                         f"{fmt(rate)} of steps on average.")
-    for fix in ("warmup", "clipping", "post_norm"):
-        c.answer += effect_sentences(effects, fix)
     c.tables.append(("Clipping", clips))
-    c.tables.append(("Effects of warmup, clipping and LayerNorm",
-                     _effects_rows(effects, ["warmup", "clipping", "post_norm"])))
+    _add_effects(c, effects, "Effects of warmup, clipping and LayerNorm")
     c.images.append("lr")
     return c

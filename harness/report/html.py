@@ -124,14 +124,20 @@ def _benchmarks(root: Path):
     return None, None
 
 
-def cost_of_choices(records: GridRecords, effects: pd.DataFrame) -> pd.DataFrame:
-    """From the training runs themselves: each choice's step time and FLOPs per step over the
-    variant without it (medians over seeds)."""
+def flops_by_variant(records: GridRecords) -> pd.Series:
+    """FLOPs per training step, median over a variant's runs (variants in grid order)."""
+    flops = A.per_variant_fact(records, ("flops_per_step",))
+    if flops.empty:
+        return pd.Series(dtype=float, name="FLOPs per step")
+    flops["value"] = pd.to_numeric(flops["value"])     # None (not counted) -> NaN
+    return flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
+
+
+def cost_of_choices(by_variant: pd.Series, effects: pd.DataFrame) -> pd.DataFrame:
+    """From the training runs themselves: each choice's step time and FLOPs per step
+    (``by_variant``: :func:`flops_by_variant`) over the variant without it."""
     if effects.empty:
         return effects
-    flops = A.per_variant_fact(records, ("flops_per_step",))
-    by_variant = (flops.dropna().groupby("variant")["value"].median()
-                  if not flops.empty else pd.Series(dtype=float))
     rows = []
     for _, e in effects.iterrows():
         f_with, f_without = by_variant.get(e["with_fix"]), by_variant.get(e["without_fix"])
@@ -147,26 +153,25 @@ def build_report(root) -> Path:
     records = load_records(root)
     summary = A.summary_table(records)
     effects = A.effects_table(records)
-    claims = build_claims(records, effects)
+    measured = A.claim_measurements(records)
+    claims = build_claims(measured, effects)
     images = {k: f"plots/{p.name}" for k, p in make_plots(records, effects, summary,
                                                           root / "plots").items()}
     cost_table = summary[["variant", *[c for c in A.COST if c in summary]]].copy()
-    flops = A.per_variant_fact(records, ("flops_per_step",))
+    flops = flops_by_variant(records)
     if not flops.empty:
-        cost_table = cost_table.merge(
-            flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
-            .reset_index(), on="variant", how="left")
+        cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
     tables = {
         "summary_by_variant.csv": summary, "effects.csv": effects,
-        "backward_agreement.csv": A.agreement_table(records),
-        "head_conflict.csv": A.conflict_table(records),
-        "gradient_flow.csv": A.gradient_flow_table(records),
-        "target_range.csv": A.target_range_table(records),
-        "routing.csv": A.routing_table(records), "clipping.csv": A.clip_table(records),
-        "nonfinite.csv": A.nonfinite_table(records), "failed_runs.csv": A.failed_runs(records),
-        "zero_lr_spans.csv": A.zero_lr_spans(records),
+        "backward_agreement.csv": measured["backward_agreement"],
+        "head_conflict.csv": measured["head_conflict"],
+        "gradient_flow.csv": measured["gradient_flow"],
+        "target_range.csv": measured["target_range"],
+        "routing.csv": measured["routing"], "clipping.csv": measured["clipping"],
+        "nonfinite.csv": measured["nonfinite"], "failed_runs.csv": A.failed_runs(records),
+        "zero_lr_spans.csv": measured["zero_lr_spans"],
         "zero_gradient_groups.csv": A.zero_gradient_groups(records), "cost.csv": cost_table,
-        "cost_of_choices.csv": cost_of_choices(records, effects),
+        "cost_of_choices.csv": cost_of_choices(flops, effects),
     }
     for name, table in tables.items():
         atomic_write_csv(root / "tables" / name, table)

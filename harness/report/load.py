@@ -36,6 +36,15 @@ class GridRecords:
     def metric(self, name: str) -> pd.DataFrame:
         return self.steps[self.steps.metric == name]
 
+    def runs(self, variant: str) -> pd.DataFrame:
+        """The summary rows of one variant, one per seed."""
+        return self.summary[self.summary.variant == variant]
+
+    def step_values(self, variant: str, metric: str) -> pd.DataFrame:
+        """One variant's records of one per-step metric, every seed."""
+        steps = self.steps
+        return steps[(steps.variant == variant) & (steps.metric == metric)]
+
 
 def load_records(root) -> GridRecords:
     """The records of an output folder. Runs listed in run.json but absent on disk come back

@@ -14,20 +14,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from harness.instruments.gradients import PAIR_NAMES  # noqa: E402
+from harness.model.agent import MODULE_GROUPS  # noqa: E402
 from harness.report.load import GridRecords  # noqa: E402
+from harness.train import LOSS_TERMS  # noqa: E402
 
 DPI = 110
-HEADS = ("action", "query", "coord", "total")
-GROUPS = ("encoder", "post_norm", "projections", "action_head", "query_decoder", "coord_head")
-PAIRS = ("action-query", "action-coord", "query-coord")
 
 
 def panels(records: GridRecords) -> list[tuple[str, list[str]]]:
     """Variants split by direction: the original and what is added to it, the fixed design and
     what is removed from it, and anything else (user variants)."""
     names = records.variant_names()
-    from_original = [n for n in names if n == "original" or n.startswith("original")]
-    from_fixed = [n for n in names if n == "fixed" or n.startswith("fixed")]
+    from_original = [n for n in names if n.startswith("original")]
+    from_fixed = [n for n in names if n.startswith("fixed")]
     others = [n for n in names if n not in from_original and n not in from_fixed]
     out = [("original and single fixes", from_original), ("fixed and single removals", from_fixed)]
     if others:
@@ -50,7 +50,7 @@ def colors(names: list[str]) -> dict[str, tuple]:
 
 
 def _curve(records: GridRecords, variant: str, metric: str, smooth: int) -> pd.Series:
-    frame = records.steps[(records.steps.variant == variant) & (records.steps.metric == metric)]
+    frame = records.step_values(variant, metric)
     if frame.empty:
         return pd.Series(dtype=float)
     mean = frame.groupby("step")["value"].mean().sort_index()
@@ -172,7 +172,7 @@ def make_plots(records: GridRecords, effects: pd.DataFrame, summary: pd.DataFram
     folder.mkdir(parents=True, exist_ok=True)
     smooth = max(1, int(records.run["settings"]["train"]["steps"]) // 40)
     made = {
-        "losses": curve_grid(records, [(f"loss/{h}", f"{h} loss") for h in HEADS],
+        "losses": curve_grid(records, [(f"loss/{h}", f"{h} loss") for h in LOSS_TERMS],
                              folder / "losses.png", log=True, smooth=smooth,
                              suptitle="training loss per head (log scale, smoothed)"),
         "validation": curve_grid(records, [("val/step_acc", "step accuracy"),
@@ -181,10 +181,10 @@ def make_plots(records: GridRecords, effects: pd.DataFrame, summary: pd.DataFram
                                            ("val/text_f1", "typed text F1")],
                                  folder / "validation.png", ylim=(-0.02, 1.02),
                                  suptitle="held-out metrics during training"),
-        "grad_norms": curve_grid(records, [(f"grad_norm/{g}", g) for g in GROUPS],
+        "grad_norms": curve_grid(records, [(f"grad_norm/{g}", g) for g in MODULE_GROUPS],
                                  folder / "grad_norms.png", log=True, smooth=smooth,
                                  suptitle="gradient norm per module group, before clipping"),
-        "head_cosine": curve_grid(records, [(f"probe/cosine/{p}", p) for p in PAIRS],
+        "head_cosine": curve_grid(records, [(f"probe/cosine/{p}", p) for p in PAIR_NAMES],
                                   folder / "head_cosine.png", ylim=(-1.05, 1.05),
                                   suptitle="cosine of the heads' gradients on the shared encoder"),
         "lr": curve_grid(records, [("lr", "learning rate")], folder / "lr.png",
