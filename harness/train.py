@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -70,37 +71,23 @@ class Hooks:
 
 
 class HookChain(Hooks):
-    """Several hooks attached at once, called in order."""
+    """Several hooks attached at once, called in order at every attachment point."""
 
     def __init__(self, hooks: list[Hooks | None]):
         self.hooks = [h for h in hooks if h is not None]
 
-    def on_start(self, *a):
-        for h in self.hooks: h.on_start(*a)
 
-    def on_step_start(self, *a):
-        for h in self.hooks: h.on_step_start(*a)
+def _chained(point: str):
+    def call(self, *args):
+        for hook in self.hooks:
+            getattr(hook, point)(*args)
+    call.__name__ = call.__qualname__ = point
+    return call
 
-    def after_loss(self, *a):
-        for h in self.hooks: h.after_loss(*a)
 
-    def after_backward(self, *a):
-        for h in self.hooks: h.after_backward(*a)
-
-    def after_clip(self, *a):
-        for h in self.hooks: h.after_clip(*a)
-
-    def after_step(self, *a):
-        for h in self.hooks: h.after_step(*a)
-
-    def before_flush(self, *a):
-        for h in self.hooks: h.before_flush(*a)
-
-    def after_flush(self, *a):
-        for h in self.hooks: h.after_flush(*a)
-
-    def on_end(self, *a):
-        for h in self.hooks: h.on_end(*a)
+# Derived from Hooks, so that a new attachment point cannot be forgotten in the chain.
+for _point in [name for name in vars(Hooks) if not name.startswith("_")]:
+    setattr(HookChain, _point, _chained(_point))
 
 
 def build_model(data: EncodedData, design: Design, spec: EncoderSpec, seed: int,
@@ -124,8 +111,9 @@ class Run:
     records: StepRecords
     facts: dict = field(default_factory=dict)    # run-level measurements for status.json
 
-    @property
+    @cached_property
     def parameters(self) -> list:
+        # Read on every step (clipping): list them once.
         return list(self.model.parameters())
 
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
@@ -179,6 +167,15 @@ def train_step(run: Run, batch: dict, step: int, hooks: Hooks) -> tuple[dict, to
     return losses, grad_norm, skipped
 
 
+def flush_records(run: Run, hooks: Hooks) -> list:
+    """Write the records buffered since the last flush, with the hooks that add to them before
+    (timings read back from the device) and read them after (non-finite events)."""
+    hooks.before_flush(run)
+    rows = run.records.flush()
+    hooks.after_flush(run, rows)
+    return rows
+
+
 def epoch_batches(data: EncodedData, settings: TrainSettings, seed: int, epoch: int) -> list:
     """The batches of one epoch, the same for every variant of a seed: a shuffled order, or
     with ``bucket_by_length`` shuffled batches of prompts of similar length (less padding)."""
@@ -213,18 +210,12 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
     sync_every = 1 if device.type == "cpu" else 25
     train_split = data.train.pinned() if device.type == "cuda" else data.train
 
-    def flush() -> list:
-        hooks.before_flush(run)
-        rows = records.flush()
-        hooks.after_flush(run, rows)
-        return rows
-
     def validate(step: int) -> dict:
         metrics = evaluate(model, data.val, val_targets, data.units, data.tokenizer,
                            settings.batch_size, device, settings.trim_padding,
                            settings.precision)
         records.add_many(step, {f"val/{k}": v for k, v in metrics.items()})
-        flush()
+        flush_records(run, hooks)
         return metrics
 
     def result(status: str, **extra) -> RunResult:
@@ -247,7 +238,7 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
             step += 1
 
             if step % sync_every == 0 or step == settings.steps:
-                flushed = flush()
+                flushed = flush_records(run, hooks)
                 bad = [s for s, m, v in flushed if m == "grad_norm" and not math.isfinite(v)]
                 if bad and not weights_finite(model):
                     return result("diverged", diverged_at=min(bad),

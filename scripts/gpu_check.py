@@ -42,8 +42,8 @@ from harness.losses import standard_loss  # noqa: E402
 from harness.precision import autocast, to_fp32  # noqa: E402
 from harness.records import StepRecords  # noqa: E402
 from harness.seeding import bucketed_batches  # noqa: E402
-from harness.train import (Hooks, TrainSettings, build_model, record_step, start_run,  # noqa: E402
-                           train_step)
+from harness.train import (TrainSettings, build_model, flush_records, record_step,  # noqa: E402
+                           start_run, train_step)
 
 ANCHOR = dict(encoder="tiny:hidden_size=768,num_hidden_layers=6,num_attention_heads=12,"
                       "intermediate_size=3072", vocab=30522, batch=32, length=512, steps=30,
@@ -132,8 +132,7 @@ def harness_loop(data, spec, design, device, precision, batches, trim):
         losses, grad_norm, skipped = train_step(run, batches[i % len(batches)], i, hooks)
         record_step(run.records, i, losses, grad_norm, 1e-4, skipped, design.clip_norm)
         if (i + 1) % flush_every == 0:
-            hooks.before_flush(run)
-            hooks.after_flush(run, run.records.flush())
+            flush_records(run, hooks)
     return run, step
 
 

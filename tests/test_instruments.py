@@ -139,3 +139,24 @@ def test_a_nan_that_reaches_the_weights_is_propagated_and_diverges(data):
     assert result.facts["nonfinite_events"] == [
         {"step": 3, "term": "coord", "value": result.facts["nonfinite_events"][0]["value"],
          "consequence": "propagated"}]
+
+
+def test_hook_chain_forwards_every_attachment_point_in_order():
+    calls = []
+
+    class Recorder(Hooks):
+        def __init__(self, name):
+            self.name = name
+
+        def __getattribute__(self, attr):
+            if attr in POINTS:
+                return lambda *args: calls.append((object.__getattribute__(self, "name"),
+                                                   attr, args))
+            return object.__getattribute__(self, attr)
+
+    POINTS = [n for n in vars(Hooks) if not n.startswith("_")]
+    assert "after_backward" in POINTS and "on_end" in POINTS
+    chain = HookChain([Recorder("a"), None, Recorder("b")])
+    for point in POINTS:
+        getattr(chain, point)(1, 2)
+    assert calls == [(name, point, (1, 2)) for point in POINTS for name in ("a", "b")]
