@@ -17,6 +17,7 @@ from harness.config import QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
 from harness.precision import PRECISIONS
 from harness.errors import HarnessInputError
+from harness.executors import EXECUTORS
 from harness.train import TrainSettings
 
 DEFAULT_OUT = Path("reports") / "ablation"
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs in parallel processes (0: auto, one per CPU core on CPU, 1 on CUDA)")
     g.add_argument("--threads", type=int, default=0,
                    help="CPU threads per run (0: cores / jobs)")
-    g.add_argument("--executor", choices=("local", "ray"), default="local",
+    g.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="ray: each (variant, seed) is a Ray task (one GPU each on CUDA)")
     g.add_argument("--ray-address", default=None,
                    help="an existing Ray cluster (default: start a local one)")

@@ -250,9 +250,9 @@ class Targets(Predictions):
 
 # --- Task metrics -----------------------------------------------------------------
 
-def _fraction(hits: np.ndarray) -> float:
-    """Mean of a bool array; NaN (not 0, not 1) when there is nothing to count."""
-    return float(np.mean(hits)) if hits.size else float("nan")
+def _mean(values: np.ndarray) -> float:
+    """Mean of hits (bools) or scores; NaN (not 0, not 1) when there is nothing to count."""
+    return float(np.mean(values)) if values.size else float("nan")
 
 
 def word_f1(predicted: str, target: str) -> float:
@@ -266,10 +266,6 @@ def word_f1(predicted: str, target: str) -> float:
         return 0.0
     precision, recall = common / len(p), common / len(t)
     return 2 * precision * recall / (precision + recall)
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if values.size else float("nan")
 
 
 def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
@@ -291,11 +287,11 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
     text_hit = (pred.action_type == actions.TYPE) & same_text
 
     out = {
-        "action_acc": _fraction(pred.action_type == true.action_type),
-        "step_acc": _fraction(match),
-        "tap_acc": _fraction(match[true_tap]),
-        "swipe_acc": _fraction(match[true_swipe]),
-        "text_em": _fraction(text_hit[true_typed]),
+        "action_acc": _mean(pred.action_type == true.action_type),
+        "step_acc": _mean(match),
+        "tap_acc": _mean(match[true_tap]),
+        "swipe_acc": _mean(match[true_swipe]),
+        "text_em": _mean(text_hit[true_typed]),
         "text_f1": _mean(np.array([word_f1(p, t) if pt == actions.TYPE else 0.0
                                    for p, t, pt in zip(pred.text, true.text, pred.action_type)
                                    ])[true_typed] if len(true) else np.zeros(0)),
@@ -303,7 +299,7 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
     for code in actions.USED_CODES:
         of_type = true.action_type == code
         if of_type.any():
-            out[f"step_acc/{actions.name(code)}"] = _fraction(match[of_type])
+            out[f"step_acc/{actions.name(code)}"] = _mean(match[of_type])
             out[f"n/{actions.name(code)}"] = float(of_type.sum())
     out["n_steps"] = float(len(true))
     out["n/taps"], out["n/swipes"] = float(true_tap.sum()), float(true_swipe.sum())

@@ -19,7 +19,7 @@ from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord, 
 from harness.data.aitz import looks_like_aitz, read_aitz
 from harness.data.formats import FORMATS, detect_format, read_dataset
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Units
+from harness.data.types import NORMALIZED, Step, StepsByEpisode, Units
 from harness.data.user_json import write_user_json
 from harness.errors import DataError, HarnessInputError
 from tests.conftest import toy_dataset
@@ -303,3 +303,16 @@ def test_read_dataset_aitz_units(tmp_path):
         read_dataset(SAMPLE, units="pixel", screen=SCREEN)
     with pytest.raises(DataError, match=r"--screen-size"):
         read_dataset(SAMPLE_DIR)
+
+
+def test_steps_by_episode_orders_by_step_id_and_names_both_files_of_a_duplicate():
+    def step(episode, index):
+        return Step(episode=episode, index=index, prompt="p", boxes=(), action_type=10,
+                    type_text="", touch=(-1.0, -1.0), lift=(-1.0, -1.0))
+    collected = StepsByEpisode()
+    for episode, index in [("b", 2), ("a", 1), ("b", 0), ("a", 0)]:
+        collected.add(step(episode, index), "one.json")
+    assert [(s.episode, s.index) for s in collected.ordered()] == [
+        ("b", 0), ("b", 2), ("a", 0), ("a", 1)]
+    with pytest.raises(DataError, match=r"two\.json.*step_id 2 appears twice \(also in one\.json\)"):
+        collected.add(step("b", 2), "two.json")

@@ -48,7 +48,7 @@ from pathlib import Path
 from harness.data.invalid import InvalidRecords
 from harness import actions
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Box, Dataset, Point, Step, Units
+from harness.data.types import NORMALIZED, Box, Dataset, Point, Step, StepsByEpisode, Units
 from harness.errors import DataError, HarnessInputError
 
 FORMAT_NAME = "aitw-tfrecord"
@@ -350,8 +350,7 @@ def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None,
     files = tfrecord_files(path)
     modules = _tfrecord()
     invalid = invalid or InvalidRecords(skip=False)
-    by_episode: dict[str, dict[int, Step]] = {}
-    where: dict[tuple[str, int], Path] = {}
+    collected = StepsByEpisode()
     lengths: dict[str, int] = {}
     screens: Counter = Counter()
     for file in files:
@@ -360,26 +359,21 @@ def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None,
             if parsed is None:
                 continue
             step, length, stated = parsed
-            key = (step.episode, step.index)
-            if key in where:
-                raise DataError.at(file, f"step_id {step.index} appears twice (also in "
-                                         f"{where[key]})", episode=step.episode, step=step.index)
+            collected.add(step, file)
             if lengths.setdefault(step.episode, length) != length:
                 raise DataError.at(file, f"episode_length {length} disagrees with "
                                          f"{lengths[step.episode]} on an earlier step",
                                    episode=step.episode, step=step.index)
-            where[key] = file
-            by_episode.setdefault(step.episode, {})[step.index] = step
             screens[stated] += 1
-    if not by_episode:
+    if not collected.episodes:
         raise DataError.at(path, "holds no TFRecord records")
-    steps = [s for e in by_episode.values() for _, s in sorted(e.items())]
+    steps = collected.ordered()
     units, notes = _units_and_notes(screens, screen, path)
     notes = [
         "converted from AitW TFRecords: points [y, x] -> (x, y) and boxes (y, x, h, w) -> "
         "[x, y, w, h], both normalized as stored; [-1, -1] kept for steps without a gesture; "
         "prompts rendered from goal_info and the UI annotations (harness.data.prompts)",
-        *notes, *_completeness_note(by_episode, lengths)]
+        *notes, *_completeness_note(collected.episodes, lengths)]
     return Dataset(steps=steps, units=units, source=str(path), axis_order_in_source="yx",
                    notes=notes)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from harness.data.aitw_tfrecord import check_action, yx_to_xy
 from harness.data.invalid import InvalidRecords
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Box, Dataset, Step, Units
+from harness.data.types import NORMALIZED, Box, Dataset, Step, StepsByEpisode, Units
 from harness.data.user_json import checked_field, short_repr
 from harness.errors import DataError
 
@@ -201,17 +201,11 @@ def read_aitz(path, screen: tuple[int, int] | None,
         files = [path]
     else:
         raise DataError.at(path, "no such file or folder")
-    by_episode: dict[str, dict[int, Step]] = {}
-    where: dict[tuple[str, int], Path] = {}
+    collected = StepsByEpisode()
     for file in files:
         for step in _read_file(file, screen, invalid):
-            key = (step.episode, step.index)
-            if key in where:
-                raise DataError.at(file, f"step_id {step.index} appears twice (also in "
-                                         f"{where[key]})", episode=step.episode, step=step.index)
-            where[key] = file
-            by_episode.setdefault(step.episode, {})[step.index] = step
-    steps = [s for e in by_episode.values() for _, s in sorted(e.items())]
+            collected.add(step, file)
+    steps = collected.ordered()
     width, height = screen
     note = (f"converted from AiTZ: points [y, x] -> (x, y) (normalized as stored; [-1, -1] kept "
             f"for steps without a gesture); boxes pixel [y, x, h, w] -> normalized "

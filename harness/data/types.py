@@ -36,6 +36,27 @@ class Step:
     lift: Point
 
 
+class StepsByEpisode:
+    """Steps read from one or more files, grouped by episode and keyed by step id, for readers
+    whose records carry both; the same (episode, step id) twice is an error naming both files."""
+
+    def __init__(self):
+        self.episodes: dict[str, dict[int, Step]] = {}
+        self._files: dict[tuple[str, int], object] = {}
+
+    def add(self, step: Step, file) -> None:
+        key = (step.episode, step.index)
+        if key in self._files:
+            raise DataError.at(file, f"step_id {step.index} appears twice (also in "
+                                     f"{self._files[key]})", episode=step.episode, step=step.index)
+        self._files[key] = file
+        self.episodes.setdefault(step.episode, {})[step.index] = step
+
+    def ordered(self) -> list[Step]:
+        """Episodes in the order first seen, each one's steps by step id."""
+        return [s for e in self.episodes.values() for _, s in sorted(e.items())]
+
+
 @dataclass(frozen=True)
 class Units:
     """Units of a data set's points and boxes.
