@@ -76,11 +76,11 @@ class FakeClock:
         return self.now
 
 
-def test_per_step_minimum_ignores_bursts_that_spoil_every_whole_block():
-    """Side a costs 1.1 per step and b 1.0 (one step in five costs 3 on both, like a probe);
-    a burst of +5 hits one step of every block of both sides, at a position that moves from
-    round to round. Whole-block minima would see a burst in every block; the per-step minimum
-    recovers the true ratio (up to float rounding)."""
+def test_lockstep_median_ratio_ignores_shared_bursts_and_one_sided_spikes():
+    """Side a costs 1.1 per step and b 1.0 (one step in five costs 3 on both, like a probe).
+    In every round a burst of +5 lands on one step of both sides (lockstep: they run side by
+    side), and in one round a spike of +50 hits side a alone. The median ratio is that of the
+    undisturbed costs plus the shared burst; the spike is dropped."""
     clock, rounds, steps = FakeClock(), 6, 5
     calls = {"a": 0, "b": 0}
 
@@ -88,13 +88,14 @@ def test_per_step_minimum_ignores_bursts_that_spoil_every_whole_block():
         def step():
             i = calls[name]
             position, block = i % steps, i // steps
-            clock.now += (3.0 if position == 0 else cost) + (5.0 if position == block % steps
-                                                             else 0.0)
+            clock.now += 3.0 if position == 0 else cost
+            clock.now += 5.0 if position == block % steps else 0.0
+            clock.now += 50.0 if (name, block, position) == ("a", 2, 1) else 0.0
             calls[name] += 1
         return step
 
     c = compare_steps(side("a", 1.1), side("b", 1.0), steps=steps, rounds=rounds, warmup=0,
                       clock=clock)
-    assert c.ratio == pytest.approx((3.0 + 4 * 1.1) / (3.0 + 4 * 1.0))
-    assert c.a_min_s == pytest.approx(3.0 + 4 * 1.1) and c.rounds == rounds
-    assert c.median_ratio == pytest.approx((3.0 + 4 * 1.1 + 5.0) / (3.0 + 4 * 1.0 + 5.0))
+    assert c.ratio == pytest.approx((3.0 + 4 * 1.1 + 5.0) / (3.0 + 4 * 1.0 + 5.0))
+    assert c.a_median_s == pytest.approx(3.0 + 4 * 1.1 + 5.0) and c.rounds == rounds
+    assert c.a_min_s == pytest.approx(3.0 + 4 * 1.1 + 5.0)

@@ -23,11 +23,13 @@ from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.instruments import InstrumentSettings, Instruments
 from harness.losses import penalty_loss, standard_loss
+from harness.precision import autocast
 from harness.model.heads import LSTMCoordHead, MLPCoordHead
 from harness.records import StepRecords
 from harness.report import build_report
 from harness.runner import run_grid
-from harness.train import Hooks, TrainSettings, record_step, start_run, train_step
+from harness.train import (Hooks, TrainSettings, flush_records, record_step, start_run,
+                           train_step)
 
 BATCH = 16
 DEVICES = [("cpu", "fp32")]
@@ -48,36 +50,30 @@ def record(benchmark, comparison, ratio_name: str, **info) -> None:
     benchmark.extra_info.update(comparison.extra_info(), ratio_name=ratio_name, **info)
 
 
-def autocast(device: str, precision: str):
-    if precision == "bf16":
-        return torch.autocast(device_type=device, dtype=torch.bfloat16)
-    return torch.autocast(device_type=device, enabled=False)
-
-
 def batch_of(data, device: str, start: int = 0) -> dict:
     index = torch.arange(start, start + BATCH)
     return {k: v.to(device) for k, v in data.train.batch(index, trim=True).items()}
 
 
-def make_run(data, design, device: str):
-    return start_run(data, design, resolve_encoder("tiny"), TrainSettings(batch_size=BATCH), 0,
+def make_run(data, design, device: str, precision: str = "fp32"):
+    """A run whose steps autocast their forward pass as the harness does (loss in fp32)."""
+    return start_run(data, design, resolve_encoder("tiny"),
+                     TrainSettings(batch_size=BATCH, precision=precision), 0,
                      torch.device(device), StepRecords(None))
 
 
-def step_fn(run, batches, hooks: Hooks, precision: str):
-    """One training step as the loop does it, records included (flushed every step on CPU),
-    cycling through ``batches``."""
+def step_fn(run, batches, hooks: Hooks):
+    """One training step as the loop does it (precision from the run's settings), records
+    included (flushed every step on CPU), cycling through ``batches``."""
     batches = batches if isinstance(batches, list) else [batches]
     counter = [0]
 
     def step():
         batch = batches[counter[0] % len(batches)]
-        with autocast(run.device.type, precision):
-            losses, grad_norm, skipped = train_step(run, batch, counter[0], hooks)
+        losses, grad_norm, skipped = train_step(run, batch, counter[0], hooks)
         record_step(run.records, counter[0], losses, grad_norm, run.optimizer.param_groups[0]["lr"],
                     skipped, run.design.clip_norm)
-        hooks.before_flush(run)
-        hooks.after_flush(run, run.records.flush())
+        flush_records(run, hooks)
         counter[0] += 1
     return step
 
@@ -92,8 +88,9 @@ def test_coordinate_heads_lstm_over_mlp(benchmark, device, precision):
 
     def run(head):
         def go():
-            with autocast(device, precision):
-                head(context).sum().backward()
+            with autocast(torch.device(device), precision):
+                out = head(context)
+            out.float().sum().backward()
         return go
     c = compare(run(lstm), run(mlp), names=("lstm", "mlp"), device=device,
                 rounds=rounds(benchmark, 50))
@@ -125,8 +122,8 @@ def test_losses_penalty_over_standard(benchmark, data, device, precision):
 def _step_pair(benchmark, data, device, precision, design_a, design_b, names, ratio_name,
                full_rounds=12):
     batch = batch_of(data, device)
-    a = step_fn(make_run(data, design_a, device), batch, Hooks(), precision)
-    b = step_fn(make_run(data, design_b, device), batch, Hooks(), precision)
+    a = step_fn(make_run(data, design_a, device, precision), batch, Hooks())
+    b = step_fn(make_run(data, design_b, device, precision), batch, Hooks())
     c = compare(a, b, names=names, device=device, rounds=rounds(benchmark, full_rounds))
     record(benchmark, c, ratio_name, device=device, precision=precision, batch=BATCH,
            samples_per_s_a=BATCH / c.a_median_s, samples_per_s_b=BATCH / c.b_median_s)
@@ -162,13 +159,13 @@ def test_instrumented_over_bare_step(benchmark, data, device, precision):
     batches = [batch_of(data, device, start=i * BATCH) for i in range(5)]
 
     def step_with(hooks):
-        run = make_run(data, FIXED.replace(warmup="none"), device)
+        run = make_run(data, FIXED.replace(warmup="none"), device, precision)
         hooks.on_start(run)
-        return step_fn(run, batches, hooks, precision)
+        return step_fn(run, batches, hooks)
     instrumented = step_with(Instruments(InstrumentSettings(probe_every=block)))
     bare = step_with(Hooks())
     c = compare_steps(instrumented, bare, steps=block, names=("instrumented", "bare"),
-                      device=device, rounds=rounds(benchmark, 16), warmup=1)
+                      device=device, rounds=rounds(benchmark, 24), warmup=1)
     record(benchmark, c, "instrumented_over_bare", device=device, precision=precision,
            steps_per_block=block, probe_every=block)
 
