@@ -1,10 +1,12 @@
 """Task metrics on held-out steps, and trivial baselines to read them against.
 
-The step-level "does this action match?" rule reproduces AitW's official
-``android_in_the_wild/action_matching.py`` (google-research/google-research,
-read at commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a), vectorised with numpy
-over a batch of N steps instead of JAX's per-example ``vmap``.  Quotes of the
-official lines sit next to the code that reproduces them.
+Whether a predicted action matches the true one follows the rules of AitW's official
+evaluation: file ``android_in_the_wild/action_matching.py`` of the repository
+google-research/google-research (Apache-2.0), as read at commit
+1d49f2c0d5506a6e11115726164d42f6b7b7b95a.  The code below is our own numpy version of those
+rules: it decides a batch of N steps at once, where upstream decides one pair of actions per
+call, in JAX.  Each rule's docstring states the rule in words and names the upstream function
+it follows; tests/test_metrics.py pins the cases that matter (thresholds, edges, box growth).
 
 Conventions (AitW's): points are (y, x) normalized to [0, 1]; UI boxes are
 (y_top, x_left, height, width) normalized; actions that are not DUAL_POINT
@@ -20,23 +22,23 @@ import numpy as np
 
 from harness import actions
 
-# --- Official constants -------------------------------------------------------
-# action_matching.py:
-#   _TAP_DISTANCE_THRESHOLD = 0.14  # Fraction of the screen
-#   ANNOTATION_WIDTH_AUGMENT_FRACTION = 1.4
-#   ANNOTATION_HEIGHT_AUGMENT_FRACTION = 1.4
-#   # Interval determining if an action is a tap or a swipe.
-#   _SWIPE_DISTANCE_THRESHOLD = 0.04
+# --- Thresholds and box growth ----------------------------------------------------
+# The values come from the module-level constants of upstream's action_matching.py
+# (google-research/google-research, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a):
+#   - two taps match when their touch points are at most 0.14 apart (a fraction of the screen);
+#   - a DUAL_POINT whose touch and lift are at most 0.04 apart is a tap, otherwise a swipe;
+#   - before the containment test, a UI box grows by 1.4 times its own height and 1.4 times
+#     its own width.
 #
-# The official code runs in JAX with its default dtype, float32 (x64 is off
-# unless enabled), and compares against Python-float thresholds, which JAX
-# casts to float32 ("weak" scalars).  We do the same arithmetic in float32 so
-# that points lying on a threshold or a box edge are decided the same way.
+# Upstream computes in JAX, whose default float type is float32 (64-bit floats are off unless
+# enabled), and its Python-float thresholds are converted to float32 when compared.  We do the
+# arithmetic in float32 too, so that a point exactly on a threshold or on a box edge gets the
+# same answer.
 _DTYPE = np.float32
-TAP_DISTANCE_THRESHOLD = _DTYPE(0.14)
-SWIPE_DISTANCE_THRESHOLD = _DTYPE(0.04)
-ANNOTATION_HEIGHT_AUGMENT_FRACTION = _DTYPE(1.4)
-ANNOTATION_WIDTH_AUGMENT_FRACTION = _DTYPE(1.4)
+TAP_MATCH_DISTANCE = _DTYPE(0.14)   # two taps this close (or closer) match
+TAP_MAX_TRAVEL = _DTYPE(0.04)       # touch-to-lift distance up to which a gesture is a tap
+BOX_GROWTH_HEIGHT = _DTYPE(1.4)     # a box grows by this many times its height ...
+BOX_GROWTH_WIDTH = _DTYPE(1.4)      # ... and this many times its width
 
 
 # --- Action matching ------------------------------------------------------------
@@ -49,36 +51,30 @@ def _points(yx) -> np.ndarray:
 def is_tap(touch_yx, lift_yx) -> np.ndarray:
     """True where a DUAL_POINT is a tap rather than a swipe.
 
-    Official ``is_tap_action``:
-        distance = jnp.linalg.norm(
-            jnp.array(normalized_start_yx) - jnp.array(normalized_end_yx))
-        return distance <= _SWIPE_DISTANCE_THRESHOLD
-    i.e. Euclidean distance in normalized units, threshold inclusive.
+    Rule: a gesture is a tap when the straight-line (Euclidean) distance from its touch point
+    to its lift point, in normalized units, is at most 0.04; a distance of exactly 0.04 is
+    still a tap.
+    Source: google-research/google-research, android_in_the_wild/action_matching.py,
+    function ``is_tap_action``, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
+
     Accepts (N, 2) arrays (returns shape (N,)) or a single (2,) pair (returns a
     0-d array).
     """
     single = np.ndim(touch_yx) == 1 and np.ndim(lift_yx) == 1
     distance = np.linalg.norm(_points(touch_yx) - _points(lift_yx), axis=1)
-    tap = distance <= SWIPE_DISTANCE_THRESHOLD
+    tap = distance <= TAP_MAX_TRAVEL
     return tap.reshape(()) if single else tap
 
 
 def grow_boxes(boxes_yxhw) -> np.ndarray:
-    """Grow UI boxes around their centre exactly as the official evaluation does.
+    """Grow UI boxes around their centre, as AitW's evaluation does before testing taps.
 
-    Official ``_resize_annotation_bounding_boxes`` (augment fraction 1.4, so a
-    box becomes 2.4x its height and width, centred on the old centre):
-        height_change = (
-            annotation_height_augment_fraction * annotation_positions[:, 2])
-        width_change = (
-            annotation_width_augment_fraction * annotation_positions[:, 3])
-        # Limit bounding box positions to the screen.
-        resized_annotations = jnp.stack([
-            jnp.maximum(0, annotation_positions[:, 0] - (height_change / 2)),
-            jnp.maximum(0, annotation_positions[:, 1] - (width_change / 2)),
-            jnp.minimum(1, annotation_positions[:, 2] + height_change),
-            jnp.minimum(1, annotation_positions[:, 3] + width_change),
-        ], axis=1)
+    Rule: a box gains 1.4 times its height and 1.4 times its width, half on each side, so it
+    becomes 2.4 times as tall and as wide around the same centre.  Then two separate limits
+    apply: the new top and left are raised to 0 where they fall below it, and the new height
+    and width are lowered to 1 where they exceed it.  Source: google-research/google-research,
+    android_in_the_wild/action_matching.py, function ``_resize_annotation_bounding_boxes``,
+    commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
 
     How this differs from "clip the grown box to the screen": the top/left
     corner is clamped at 0 and the height/width are separately capped at 1,
@@ -91,24 +87,23 @@ def grow_boxes(boxes_yxhw) -> np.ndarray:
     """
     boxes = np.asarray(boxes_yxhw, dtype=_DTYPE).reshape(-1, 4)
     y, x, h, w = boxes.T
-    height_change = ANNOTATION_HEIGHT_AUGMENT_FRACTION * h
-    width_change = ANNOTATION_WIDTH_AUGMENT_FRACTION * w
+    extra_h = BOX_GROWTH_HEIGHT * h
+    extra_w = BOX_GROWTH_WIDTH * w
     return np.stack([
-        np.maximum(_DTYPE(0), y - height_change / _DTYPE(2)),
-        np.maximum(_DTYPE(0), x - width_change / _DTYPE(2)),
-        np.minimum(_DTYPE(1), h + height_change),
-        np.minimum(_DTYPE(1), w + width_change),
+        np.maximum(_DTYPE(0), y - extra_h / _DTYPE(2)),
+        np.maximum(_DTYPE(0), x - extra_w / _DTYPE(2)),
+        np.minimum(_DTYPE(1), h + extra_h),
+        np.minimum(_DTYPE(1), w + extra_w),
     ], axis=1)
 
 
 def _inside(yx: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Row-wise: is point yx[i] inside box boxes[i]?  Edges count as inside.
 
-    Official ``_yx_in_bounding_boxes``:
-        # The y-axis is inverted for AndroidEnv, so bottom = top + height.
-        bottom, right = top + height, left + width
-        return jnp.logical_and(y >= top, y <= bottom) & jnp.logical_and(
-            x >= left, x <= right)
+    Rule: inside means top <= y <= top + height and left <= x <= left + width, every bound
+    included.  Screen y grows downward, so a box's bottom edge is its top plus its height.
+    Source: google-research/google-research, android_in_the_wild/action_matching.py,
+    function ``_yx_in_bounding_boxes``, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
     """
     top, left, height, width = boxes.T
     y, x = yx.T
@@ -118,14 +113,15 @@ def _inside(yx: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 def _both_in_same_box(a_yx: np.ndarray, b_yx: np.ndarray, boxes: list) -> np.ndarray:
     """Per step: do both points fall inside one and the same grown box?
 
-    Official ``_check_tap_actions_match``:
-        tap1_in_box = _yx_in_bounding_boxes(tap_1_yx, resized_annotation_positions)
-        tap2_in_box = _yx_in_bounding_boxes(tap_2_yx, resized_annotation_positions)
-        both_in_box = jnp.max(tap1_in_box & tap2_in_box)
-    so the two points must share a box (each in *some* box is not enough).
-    Steps without boxes give False here (the official ``jnp.max`` over an empty
-    array would raise instead).  The ragged per-step box lists are flattened
-    into one array with an owner index so the test runs in one vectorised pass.
+    Rule: the two tap points must lie in a single grown box together; each lying in some
+    box, but not the same one, is not enough.  Source: google-research/google-research,
+    android_in_the_wild/action_matching.py, the box test of ``_check_tap_actions_match``,
+    commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
+
+    Steps without boxes give False here.  (Upstream reduces the per-box results with a
+    maximum, which has nothing to reduce and fails when a screen has no boxes.)  The ragged
+    per-step box lists are flattened into one array with an owner index so the test runs in
+    one vectorised pass.
     """
     n = len(a_yx)
     counts = np.array([len(b) for b in boxes], dtype=np.int64)
@@ -139,28 +135,27 @@ def _both_in_same_box(a_yx: np.ndarray, b_yx: np.ndarray, boxes: list) -> np.nda
 
 
 def _taps_match(a_yx: np.ndarray, b_yx: np.ndarray, boxes: list) -> np.ndarray:
-    """Official rule for two taps: same grown box, or touch points within 0.14.
+    """Two taps match if they share a grown box, or if they are at most 0.14 apart.
 
-        within_threshold = (
-            jnp.linalg.norm(jnp.array(tap_1_yx) - jnp.array(tap_2_yx))
-            <= matching_tap_distance_threshold_screen_percentage
-        )
-        return jnp.logical_or(both_in_box, within_threshold)
-    Only the touch points are compared (the callers pass touch_yx).
+    Rule: either condition is enough; the distance is Euclidean in normalized units, with
+    0.14 itself counting as a match.  Only the touch points are compared (the callers pass
+    touch_yx).
+    Source: google-research/google-research, android_in_the_wild/action_matching.py,
+    function ``_check_tap_actions_match``, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
     """
-    close = np.linalg.norm(a_yx - b_yx, axis=1) <= TAP_DISTANCE_THRESHOLD
+    close = np.linalg.norm(a_yx - b_yx, axis=1) <= TAP_MATCH_DISTANCE
     return _both_in_same_box(a_yx, b_yx, boxes) | close
 
 
 def _main_axis(touch_yx: np.ndarray, lift_yx: np.ndarray) -> np.ndarray:
     """0 for a mostly vertical (y) drag, 1 for a mostly horizontal (x) one.
 
-    Official ``_check_drag_actions_match``:
-        drag_1_deltas = drag_1_lift_yx - drag_1_touch_yx
-        drag_1_magnitudes = jnp.abs(drag_1_deltas)
-        drag_1_main_axis = np.argmax(drag_1_magnitudes)
-    ``np.argmax`` returns the first maximum, so |dy| == |dx| counts as the
-    y axis; the direction (sign) is discarded.
+    Rule: two swipes match when their main axes agree, the main axis being the one along
+    which the swipe moves farther (larger absolute change from touch to lift).  Direction
+    and length are ignored.  On a tie, |dy| == |dx|, the y axis wins, because upstream takes
+    the first position of the maximum and y comes first; ``np.argmax`` does the same.
+    Source: google-research/google-research, android_in_the_wild/action_matching.py,
+    function ``_check_drag_actions_match``, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
     """
     return np.argmax(np.abs(lift_yx - touch_yx), axis=1)
 
@@ -172,19 +167,13 @@ def actions_match(pred_type, pred_touch_yx, pred_lift_yx,
     ``boxes`` is a list of N arrays, each (M_i, 4) in (y, x, h, w) normalized,
     the UI boxes of that step's screen (M_i may be 0).
 
-    Official ``check_actions_match`` combines the pieces as:
-        return jnp.where(
-            has_non_dual_point_action,
-            jnp.equal(action_1_action_type, action_2_action_type),
-            jnp.where(
-                different_dual_point_types,
-                False,
-                jnp.logical_or(taps_match, drags_match),
-            ),
-        )
-    with taps_match gated on both being taps and drags_match on both being
-    swipes.  Hence: if either action is not DUAL_POINT, only the types are
-    compared (typed text is never looked at); a tap never matches a swipe.
+    Rule, combining the pieces above:
+      - if either action is not DUAL_POINT, the step matches exactly when the two action
+        types are equal (typed text is never looked at);
+      - if both are DUAL_POINT but one is a tap and the other a swipe, no match;
+      - two taps match by :func:`_taps_match`, two swipes by having the same main axis.
+    Source: google-research/google-research, android_in_the_wild/action_matching.py,
+    function ``check_actions_match``, commit 1d49f2c0d5506a6e11115726164d42f6b7b7b95a.
     """
     pred_type = np.asarray(pred_type).reshape(-1)
     true_type = np.asarray(true_type).reshape(-1)
