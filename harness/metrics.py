@@ -297,6 +297,37 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
 
 # --- Trivial baselines --------------------------------------------------------------
 
+#: The held-out metrics that are means of per-step scores (see :func:`per_step_scores`).
+PER_STEP_METRICS = ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em", "text_f1")
+
+
+def per_step_scores(pred: Predictions, true: Targets) -> dict[str, np.ndarray]:
+    """Each step's score behind each metric of :func:`task_metrics`: 1.0 / 0.0 for a hit or a
+    miss (a word F1 for ``text_f1``), NaN where the step is outside the metric's scope (only
+    taps count for ``tap_acc``, only TYPE steps for the typed-text metrics). The NaN-skipping
+    mean of each array is that metric. Two runs scored on the same steps can then be
+    compared step by step (a paired difference), which is what the report's verdicts do."""
+    if len(pred) != len(true):
+        raise ValueError(f"per_step_scores: {len(pred)} predictions for {len(true)} targets")
+    match = actions_match(pred.action_type, pred.touch_yx, pred.lift_yx,
+                          true.action_type, true.touch_yx, true.lift_yx, true.boxes)
+    true_dual = true.action_type == actions.DUAL_POINT
+    true_tap = true_dual & is_tap(true.touch_yx, true.lift_yx)
+    true_swipe = true_dual & ~true_tap
+    true_typed = true.action_type == actions.TYPE
+    predicted_type = pred.action_type == actions.TYPE
+    text_hit = np.array([pt and p == t for p, t, pt in zip(pred.text, true.text, predicted_type)],
+                        dtype=float)
+    f1 = np.array([word_f1(p, t) if pt else 0.0
+                   for p, t, pt in zip(pred.text, true.text, predicted_type)], dtype=float)
+    scoped = lambda values, scope: np.where(scope, values.astype(float), np.nan)
+    everywhere = np.ones(len(true), dtype=bool)
+    return {"action_acc": scoped(pred.action_type == true.action_type, everywhere),
+            "step_acc": scoped(match, everywhere), "tap_acc": scoped(match, true_tap),
+            "swipe_acc": scoped(match, true_swipe), "text_em": scoped(text_hit, true_typed),
+            "text_f1": scoped(f1, true_typed)}
+
+
 def _majority_code(codes: np.ndarray) -> int:
     """Most frequent code; ties go to the smaller code (np.unique sorts)."""
     values, counts = np.unique(codes, return_counts=True)
