@@ -11,11 +11,13 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
-from harness.config import QUICK, SYNTHETIC, DataSettings, Settings
+from harness.config import DEFAULT_EPOCHS, QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
 from harness.precision import PRECISIONS
+from harness.report.stats import DEFAULT_MARGIN
 from harness.errors import HarnessInputError
 from harness.executors import EXECUTORS
 from harness.train import TrainSettings
@@ -83,18 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--list", action="store_true", help="list the variants and exit")
     g.add_argument("--seeds", type=parse_seeds, default=None,
                    help=f"a count, list or range (default {len(defaults.seeds)})")
+    g.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help="wall-time budget for grid and report: the first seed of every variant "
+                        "runs first, and its measured time decides how many seeds fit (at "
+                        "most --seeds, if given)")
     g.add_argument("--quick", action="store_true",
                    help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
     g = p.add_argument_group("training")
     length = g.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, default=None,
-                        help=f"optimizer steps per run (default {defaults.train.steps})")
+                        help="optimizer steps per run, instead of --epochs")
     length.add_argument("--epochs", type=positive_int, default=None,
-                        help="passes over the training split per run, instead of --steps")
+                        help=f"full passes over the training split per run (default "
+                             f"{DEFAULT_EPOCHS}; --quick: {QUICK['steps']} steps)")
     g.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"default {defaults.train.batch_size}")
     g.add_argument("--lr", type=float, default=None,
-                   help="AdamW learning rate (default 1e-3 for tiny, 5e-5 for pretrained)")
+                   help="AdamW learning rate (default 2e-3 for tiny, 5e-5 for pretrained)")
     g.add_argument("--weight-decay", type=float, default=defaults.train.weight_decay)
     g.add_argument("--eval-every", type=int, default=defaults.train.eval_every,
                    help="extra validation every N steps (0: at each epoch end and the end)")
@@ -136,7 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="small: 16 goal families, learnable on a CPU budget; full: all 27")
     g.add_argument("--data-seed", type=int, default=defaults.data.data_seed,
                    help="seed of the synthetic data (fixed across training seeds)")
-    g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction)
+    g.add_argument("--heldout-fraction", type=float, default=defaults.data.heldout_fraction,
+                   help="share of episodes held out and scored once at the end (by a hash of "
+                        "the episode key)")
+    g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction,
+                   help="share of episodes the schedulers validate on at every epoch's end "
+                        "(0: the held-out episodes, as a two-split trainer does)")
+    g.add_argument("--train-size", type=int, default=None,
+                   help=f"training steps used, whole episodes in hash order; 0: all the rest "
+                        f"(default: {defaults.data.train_size} on the synthetic data, all of "
+                        f"the user's data)")
+    g.add_argument("--query-steps", type=positive_int, default=None,
+                   help="greedy steps of the query decoder (default: the longest typed-text "
+                        "target of the data, at most 32; later positions are padding that "
+                        "the losses ignore)")
     g.add_argument("--max-length", type=positive_int, default=None,
                    help=f"prompt tokens (default {defaults.data.max_length})")
     g.add_argument("--vocab-size", type=positive_int, default=defaults.data.vocab_size,
@@ -150,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--report-only", type=Path, default=None, metavar="OUT",
                    help="rebuild the report of an earlier run's output folder, without training")
     g.add_argument("--no-report", action="store_true", help="write records only, no report")
+    g.add_argument("--equivalence-margin", type=float, default=DEFAULT_MARGIN, metavar="M",
+                   help="a fix is 'equivalent' when the whole 95%% interval of its paired "
+                        "step-accuracy difference lies within +-M")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -164,10 +187,15 @@ def settings_from_args(args, device: str) -> Settings:
                                 base.data.synthetic_episodes),
         synthetic_world=args.synthetic_world,
         data_seed=args.data_seed, units=args.units, screen_size=args.screen_size,
-        val_fraction=args.val_fraction,
+        heldout_fraction=args.heldout_fraction, val_fraction=args.val_fraction,
+        train_size=(args.train_size or None) if args.train_size is not None else (
+            base.data.train_size if args.data == SYNTHETIC else None),
+        query_steps=args.query_steps,
         max_length=pick(args.max_length, "max_length", base.data.max_length),
         vocab_size=args.vocab_size)
-    default_lr = base.train.lr if args.encoder == "tiny" else 5e-5
+    # A randomly initialised encoder (tiny, or tiny with overrides) learns from scratch.
+    tiny = args.encoder == "tiny" or args.encoder.startswith("tiny:")
+    default_lr = base.train.lr if tiny else 5e-5
     train = TrainSettings(
         steps=pick(args.steps, "steps", base.train.steps),
         batch_size=pick(args.batch_size, "batch_size", base.train.batch_size),
@@ -248,7 +276,7 @@ def _main(args) -> int:
 
     if args.report_only is not None:
         from harness.report import build_report
-        print(f"report: {build_report(args.report_only)}")
+        print(f"report: {build_report(args.report_only, margin=args.equivalence_margin)}")
         return 0
     for path in args.variants_file:
         variants.load_variants_file(path)
@@ -267,25 +295,71 @@ def _main(args) -> int:
 
     spec = resolve_encoder(settings.encoder)
     data = prepare_data(settings.data, spec)
-    if args.epochs is not None:
-        settings = resolve_epochs(settings, args.epochs, len(data.train))
+    if args.epochs is not None or (args.steps is None and not args.quick):
+        settings = resolve_epochs(settings, args.epochs or DEFAULT_EPOCHS, len(data.train))
     out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
     desc = data.description
     print(f"data: {desc['source']} | {desc['units']['units']} units | "
-          f"{desc['train_steps']} train / {desc['val_steps']} val steps | "
+          f"{desc['train_steps']} train / {desc['val_steps']} validation / "
+          f"{desc['heldout_steps']} held-out steps | "
           f"encoder {settings.encoder} | device {settings.device} | "
           f"{len(chosen)} variants x {len(settings.seeds)} seeds x {settings.train.steps} steps "
           f"-> {out}", file=sys.stderr)
     jobs, threads = resolve_parallelism(args.jobs, args.threads, settings.device,
                                         len(chosen) * len(settings.seeds))
-    summary = run_grid(settings, chosen, out, force=args.force,
-                       show_progress=not args.no_progress, data=data, jobs=jobs, threads=threads,
-                       executor=args.executor, ray_address=args.ray_address)
+    started = time.perf_counter()
+    grid = dict(force=args.force, show_progress=not args.no_progress, data=data, jobs=jobs,
+                threads=threads, executor=args.executor, ray_address=args.ray_address)
+    if args.budget is not None:
+        settings = _fit_seeds_to_budget(settings, chosen, out, args, grid)
+    summary = run_grid(settings, chosen, out, **grid)
+    grid_seconds = time.perf_counter() - started
     from harness.io import read_json
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))
     print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/runs/")
+    report_seconds = None
     if not args.no_report:
         from harness.report import build_report
-        print(f"report: {build_report(out)}")
+        report_started = time.perf_counter()
+        print(f"report: {build_report(out, margin=args.equivalence_margin)}")
+        report_seconds = time.perf_counter() - report_started
+    write_timing(Path(out), grid_seconds, report_seconds)
     return 0
+
+
+def _fit_seeds_to_budget(settings: Settings, chosen: list, out: Path, args, grid: dict):
+    """Run the first seed of every variant, time it, and keep as many seeds as fit."""
+    from harness.budget import MAX_SEEDS, estimated_report_seconds, seeds_that_fit
+    from harness.runner import run_grid
+    if args.budget <= 0:
+        raise HarnessInputError(f"--budget must be a positive number of minutes, got "
+                                f"{args.budget}")
+    first = dataclasses.replace(settings, seeds=settings.seeds[:1])
+    started = time.perf_counter()
+    run_grid(first, chosen, out, **grid)
+    round_s = time.perf_counter() - started
+    limit = len(settings.seeds) if args.seeds is not None else MAX_SEEDS
+    n = seeds_that_fit(args.budget * 60, round_s,
+                       estimated_report_seconds(len(chosen) * limit), limit)
+    n = max(1, min(n, limit))
+    pool = list(settings.seeds) if args.seeds is not None else list(range(MAX_SEEDS))
+    seeds = tuple(pool[:n])
+    print(f"budget {args.budget:g} min: the first round ({len(chosen)} variants x seed "
+          f"{settings.seeds[0]}) took {round_s / 60:.1f} min, so {n} seed(s) fit: "
+          f"{', '.join(map(str, seeds))}" + (" (fewer than 2 seeds: no intervals)" if n < 2
+                                             else ""), file=sys.stderr)
+    return dataclasses.replace(settings, seeds=seeds)
+
+
+def write_timing(out: Path, grid_seconds: float, report_seconds: float | None) -> None:
+    """``timing.json``: this invocation's wall time, and the machine it ran on (a time means
+    little without the CPU that made it)."""
+    from harness.environment import cpu_model
+    from harness.io import atomic_write_json
+    atomic_write_json(out / "timing.json", {
+        "grid_seconds": round(grid_seconds, 1),
+        "report_seconds": None if report_seconds is None else round(report_seconds, 1),
+        "total_seconds": round(grid_seconds + (report_seconds or 0.0), 1),
+        "cpu_model": cpu_model(), "cores": os.cpu_count(),
+        "command": " ".join(["python", "run_ablation.py", *sys.argv[1:]])})

@@ -42,10 +42,11 @@ AXES: dict[str, Axis] = {a.name: a for a in (
     Axis("routing", ("all", "predicted"), "all", "predicted", "routing", 4, "harness.model.agent",
          "all: every head on every step; predicted: query head only where the model predicts "
          "TYPE, coordinate head only where it predicts a code of {4,5,6,7,10,11}"),
-    Axis("coord_units", ("as_stored", "screen"), "as_stored", "screen", "normalized_coords", 5,
-         "harness.data.tensors",
+    Axis("coord_units", ("as_stored", "screen", "screen_points"), "as_stored", "screen",
+         "normalized_coords", 5, "harness.data.tensors",
          "as_stored: coordinate targets in the data's own units; screen: x divided by the "
-         "screen width and y by its height"),
+         "screen width and y by its height, points and UI boxes; screen_points: the review's "
+         "code read literally, the points divided and the boxes left in pixels"),
     Axis("projections", ("shared", "per_head"), "shared", "per_head", "projections", 6,
          "harness.model.agent",
          "shared: every head reads the same vector; per_head: a Linear(H, H) per head first"),

@@ -11,7 +11,7 @@ from harness.data.tensors import (EncodedSplit, boxes_to_aitw, design_divisor, d
 from harness.data.types import Units
 from harness.losses import LOSSES
 from harness.precision import autocast, to_fp32
-from harness.metrics import Predictions, Targets, task_metrics
+from harness.metrics import Predictions, Targets, per_step_scores, task_metrics
 
 
 def split_targets(split: EncodedSplit, units: Units) -> Targets:
@@ -44,8 +44,9 @@ def decode_text(token_ids: torch.Tensor, tokenizer) -> str:
 @torch.no_grad()
 def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokenizer,
              batch_size: int, device: torch.device, trim_padding: bool = True,
-             precision: str = "fp32") -> dict[str, float]:
-    """Validation loss (mean over steps of the design's loss terms) and task metrics."""
+             precision: str = "fp32", scores_out: dict | None = None) -> dict[str, float]:
+    """Validation loss (mean over steps of the design's loss terms) and task metrics; with
+    ``scores_out``, also each step's score behind each metric (``per_step_scores``)."""
     design = model.design
     loss_fn = LOSSES[design.loss]
     was_training = model.training
@@ -81,6 +82,8 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
                               touch_yx=to_aitw_yx(coords[:, :2], divisor),
                               lift_yx=to_aitw_yx(coords[:, 2:], divisor), text=texts)
     metrics = task_metrics(predictions, targets)
+    if scores_out is not None:
+        scores_out.update(per_step_scores(predictions, targets))
     n = max(len(split), 1)
     metrics.update({f"val_loss/{name}" if name != "total" else "val_loss": value / n
                     for name, value in sums.items()})

@@ -12,6 +12,7 @@ Output folder::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -31,7 +32,7 @@ from harness.environment import command_line, describe_environment
 from harness.errors import HarnessInputError
 from harness.evaluation import split_targets
 from harness.io import atomic_write_csv, atomic_write_json, read_json
-from harness.metrics import baseline_metrics
+from harness.metrics import baseline_predictions, per_step_scores, task_metrics
 from harness.executors import RunTask, make_executor
 from harness.progress import GridProgress
 from harness.records import StepRecords
@@ -41,6 +42,7 @@ from harness.train import HookChain, Hooks, train
 from variants.registry import Variant
 
 FINISHED = ("ok", "diverged", "failed")
+BASELINE_SCORES = "baseline_scores.csv"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+=@-]{1,80}$")
 
 
@@ -113,7 +115,12 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
     device = torch.device(settings.device)
     complete = False
     try:
-        hooks = HookChain([Instruments(settings.instruments), hooks])
+        # FLOPs per step are a property of the design (up to the first batch's padding): count
+        # them in the grid's first seed only, not in every run.
+        instruments = dataclasses.replace(
+            settings.instruments,
+            flops=settings.instruments.flops and seed == settings.seeds[0])
+        hooks = HookChain([Instruments(instruments), hooks])
         result = train(data, variant.design, resolve_encoder(settings.encoder), settings.train,
                        seed, device, records, hooks=hooks, progress=on_step)
         status.update(status=result.status, message=result.message,
@@ -237,8 +244,13 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = resolve_encoder(settings.encoder)
     data = data or prepare_data(settings.data, spec)
-    baselines = baseline_metrics(split_targets(data.train, data.units),
-                                 split_targets(data.val, data.units))
+    heldout_targets = split_targets(data.heldout, data.units)
+    baseline = baseline_predictions(split_targets(data.train, data.units), len(data.heldout))
+    baselines = {f"baseline/{k}": v for k, v in task_metrics(baseline, heldout_targets).items()}
+    # Each held-out step's score of the trivial baseline: the report compares runs with it
+    # step by step, as it compares two variants.
+    atomic_write_csv(paths.root / BASELINE_SCORES, pd.DataFrame(
+        {"item": range(len(data.heldout)), **per_step_scores(baseline, heldout_targets)}))
     atomic_write_json(paths.run_json, {
         "settings": settings.to_dict(),
         "fingerprint": settings.fingerprint(),
@@ -264,9 +276,12 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
 
     progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
     try:
+        # Each run's own folder is complete when it finishes; the grid-wide tables are
+        # rebuilt once at the end (or on interruption), not after every run: rebuilding them
+        # reads every run folder, which made the grid quadratic in its number of runs.
         for _ in make_executor(jobs, threads, executor, ray_address).run(
                 todo, data, settings, progress, hooks_factory):
-            collect(paths, variants, settings.seeds)
+            pass
     finally:
         progress.close()
         summary, _ = collect(paths, variants, settings.seeds)

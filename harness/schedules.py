@@ -20,9 +20,14 @@ def warmup_factor(epoch: int) -> float:
 
 
 class EpochSchedulers:
+    """The epoch-end schedulers of a design, and a record of every learning-rate change they
+    make (``events``): which scheduler, at which epoch and step, why (the validation loss it
+    saw, NaN or not), and whether the warmup rewrote a plateau cut straight away."""
+
     def __init__(self, optimizer, warmup: str):
         self.optimizer = optimizer
         self.plateau = ReduceLROnPlateau(optimizer)
+        self.events: list[dict] = []
         if warmup == "epoch10":
             self.warmup = LambdaLR(optimizer, lr_lambda=warmup_factor)
         elif warmup == "none":
@@ -30,11 +35,29 @@ class EpochSchedulers:
         else:
             raise ValueError(f"unknown warmup {warmup!r}")
 
-    def end_epoch(self, val_loss: float) -> None:
+    def end_epoch(self, val_loss: float, epoch: int = 0, step: int = 0) -> None:
+        loss = val_loss if val_loss is not None else math.nan
+        before = self.lr()
         # ReduceLROnPlateau compares with `<`, so a NaN validation loss counts as no improvement.
-        self.plateau.step(val_loss if val_loss is not None else math.nan)
+        self.plateau.step(loss)
+        after_plateau = self.lr()
         if self.warmup is not None:
             self.warmup.step()
+        after = self.lr()
+        common = {"epoch": epoch, "step": step, "val_loss": loss,
+                  "val_loss_finite": math.isfinite(loss)}
+        if after_plateau != before:
+            self.events.append({**common, "scheduler": "ReduceLROnPlateau",
+                                "cause": "validation loss NaN" if not math.isfinite(loss)
+                                         else "no improvement for 10 epochs",
+                                "lr_before": before, "lr_after": after_plateau,
+                                "undone_by_warmup": self.warmup is not None
+                                                    and after >= before})
+        if after != after_plateau:
+            self.events.append({**common, "scheduler": "LambdaLR warmup",
+                                "cause": "warmup factor min(1, epoch / 10)",
+                                "lr_before": after_plateau, "lr_after": after,
+                                "undone_by_warmup": False})
 
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

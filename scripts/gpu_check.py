@@ -58,7 +58,7 @@ class WideVocab(EncodedData):
 
     def __init__(self, base: EncodedData, size: int):
         super().__init__(base.train, base.val, base.tokenizer, base.units, base.max_length,
-                         base.description)
+                         base.description, base.heldout, base.query_steps)
         self._size = max(size, len(base.tokenizer))
 
     @property

@@ -127,3 +127,24 @@ def test_verdict_rule():
     assert verdict(estimate([0.3]), ["ok"], ["ok"]) == NO_EFFECT      # one seed: no interval
     assert verdict(estimate([]), ["failed"], ["ok"]) == "crashes"
     assert verdict(estimate([]), ["diverged"], ["ok"]) == "diverges"
+
+
+def test_report_shows_the_reviews_code_as_written(grid):
+    """The literal snippets ran on each run's own first batch (batch 8 here)."""
+    page = (grid / "index.html").read_text()
+    section = page[page.index('id="as-written"'):page.index('id="deviations"')]
+    assert "RuntimeError: a Tensor with 8 elements cannot be converted to Scalar" in section
+    assert "mat1 and mat2 shapes cannot be multiplied (8x32 and 288x256)" in section
+    assert "not run: needs CUDA in 9 of 9 runs" in section
+    table = pd.read_csv(grid / "tables" / "literal_checks.csv")
+    assert set(table.snippet) == {"item_routing", "mlp_input_width", "isin_cpu_codes"}
+    assert "deviations-table" in page and "screen_points" in page
+
+
+def test_findings_open_the_report(grid):
+    page = (grid / "index.html").read_text()
+    assert page.index('id="findings"') < page.index('id="run"') < page.index('id="summary"')
+    findings = pd.read_csv(grid / "tables" / "findings.csv")
+    assert len(findings) and set(findings.columns) == {"section", "text", "link"}
+    for link in findings.link:
+        assert f'id="{link}"' in page

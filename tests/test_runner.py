@@ -55,8 +55,8 @@ def test_a_failing_variant_does_not_stop_the_others(data, tmp_path):
     assert list(steps.columns) == ["variant", "seed", "step", "metric", "value"]
     losses = steps[steps.metric == "loss/total"]
     assert set(losses[losses.variant == "fixed"].step) == {0, 1, 2, 3}
-    # validation is recorded after the last step, at the count of steps done
-    assert set(steps[steps.metric == "val/action_acc"].step) == {4}
+    # the held-out split is scored after the last step, at the count of steps done
+    assert set(steps[steps.metric == "heldout/action_acc"].step) == {4}
     # the failed run keeps its records up to the last completed step
     assert losses[losses.variant == "original"].step.max() == 1
     run = json.loads((tmp_path / "run.json").read_text())

@@ -75,12 +75,13 @@ def test_normalized_data_rejects_pixel_values(tmp_path):
 
 def test_split_is_by_episode_and_deterministic():
     dataset = toy_dataset(40)
-    train, val = dataset.split(0.2)
-    again_train, again_val = dataset.split(0.2)
-    assert [s.episode for s in val.steps] == [s.episode for s in again_val.steps]
-    assert not set(train.episodes()) & set(val.episodes())
-    assert len(train.steps) + len(val.steps) == len(dataset.steps)
-    assert 0 < len(val.episodes()) < 40
+    train, val, heldout = dataset.split(0.2)
+    again = dataset.split(0.2)
+    assert [s.episode for s in heldout.steps] == [s.episode for s in again.heldout.steps]
+    assert val is heldout                  # no validation split of its own: the held-out one
+    assert not set(train.episodes()) & set(heldout.episodes())
+    assert len(train.steps) + len(heldout.steps) == len(dataset.steps)
+    assert 0 < len(heldout.episodes()) < 40
 
 
 def test_skip_invalid_drops_counts_and_names_bad_records(tmp_path):

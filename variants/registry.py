@@ -25,6 +25,7 @@ class Variant:
     purpose: str
     design: Design
     source: str = "builtin"
+    in_all: bool = True       # selected by ``--variants all`` (else only by name or glob)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "purpose": self.purpose, "design": self.design.to_dict(),
@@ -35,7 +36,8 @@ _REGISTRY: dict[str, Variant] = {}
 _SOURCE = ["builtin"]   # where registrations come from right now (a user file while loading it)
 
 
-def register_variant(name: str, purpose: str, design: Design | None = None):
+def register_variant(name: str, purpose: str, design: Design | None = None,
+                     in_all: bool = True):
     """Register a variant. Without ``design``, returns a decorator for a function that builds it:
 
         @register_variant("fixed+lr_decay", "the fixed design with ...")
@@ -44,7 +46,7 @@ def register_variant(name: str, purpose: str, design: Design | None = None):
     """
     if design is None:
         def decorator(build):
-            register_variant(name, purpose, build())
+            register_variant(name, purpose, build(), in_all)
             return build
         return decorator
     if not isinstance(name, str) or not name.strip():
@@ -57,7 +59,7 @@ def register_variant(name: str, purpose: str, design: Design | None = None):
                            f"(by {_REGISTRY[name].source})")
     if not purpose or "\n" in purpose:
         raise VariantError(f"variant {name!r}: the purpose must be one non-empty line")
-    _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1])
+    _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1], in_all)
     return _REGISTRY[name]
 
 
@@ -83,15 +85,15 @@ def unknown_message(name: str) -> str:
 
 
 def select_variants(spec: str) -> list[Variant]:
-    """``all``, a name, a glob (``fixed-*``), or a comma list of those; order of first mention,
-    no duplicates. Every part must match something."""
+    """``all`` (every variant registered for it), a name, a glob (``fixed-*``), or a comma list
+    of those; order of first mention, no duplicates. Every part must match something."""
     chosen: list[str] = []
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise VariantError("--variants is empty; pass 'all', names, globs or a comma list")
     for part in parts:
         if part == "all":
-            names = list_variants()
+            names = [n for n in list_variants() if _REGISTRY[n].in_all]
         elif any(ch in part for ch in "*?["):
             names = list_variants(part)
             if not names:

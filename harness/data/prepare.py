@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.config import SYNTHETIC, DataSettings
 from harness.data import synthetic
-from harness.data.tensors import EncodedData, encode_split
+from harness.data.tensors import EncodedData, encode_split, query_steps_for
 from harness.data.tokenize import load_pretrained_tokenizer, train_wordpiece
 from harness.data.types import PIXEL, Dataset
 from harness.data.formats import read_dataset
@@ -39,7 +39,9 @@ def prepare_data(settings: DataSettings, spec: EncoderSpec) -> EncodedData:
 def encode_dataset(dataset: Dataset, settings: DataSettings, spec: EncoderSpec) -> EncodedData:
     if not dataset.steps:
         raise DataError.at(dataset.source, "the data set holds no steps")
-    train, val = dataset.split(settings.val_fraction)
+    splits = dataset.split(settings.heldout_fraction, settings.val_fraction,
+                           settings.train_size)
+    train, val, heldout = splits
     if spec.pretrained:
         tokenizer = load_pretrained_tokenizer(spec.model_dir)
     else:
@@ -47,16 +49,29 @@ def encode_dataset(dataset: Dataset, settings: DataSettings, spec: EncoderSpec) 
         tokenizer = train_wordpiece(corpus, settings.vocab_size)
     max_length = min(settings.max_length, max_positions(spec))
     encoded_train = encode_split(train, tokenizer, max_length)
-    encoded_val = encode_split(val, tokenizer, max_length)
+    encoded_heldout = encode_split(heldout, tokenizer, max_length)
+    encoded_val = encoded_heldout if val is heldout else encode_split(val, tokenizer, max_length)
+    query_steps = query_steps_for([encoded_train, encoded_val, encoded_heldout],
+                                  settings.query_steps)
+    encoded_train, encoded_val, encoded_heldout = (
+        s.with_query_steps(query_steps) for s in (encoded_train, encoded_val, encoded_heldout))
+    if val is heldout:
+        encoded_val = encoded_heldout
     description = dataset.describe()
     description.update({
         "train_steps": len(train.steps), "val_steps": len(val.steps),
+        "heldout_steps": len(heldout.steps),
         "train_episodes": len(train.episodes()), "val_episodes": len(val.episodes()),
+        "heldout_episodes": len(heldout.episodes()),
+        "validation": "the held-out split" if val is heldout else "its own split",
+        "query_steps": query_steps,
         "vocab_size": len(tokenizer), "max_length": max_length,
         "tokenizer": "pretrained (the encoder's own)" if spec.pretrained
                      else f"WordPiece trained on the training split ({len(tokenizer)} tokens)",
-        "truncated_prompts": {"train": encoded_train.truncated, "val": encoded_val.truncated},
+        "truncated_prompts": {"train": encoded_train.truncated, "val": encoded_val.truncated,
+                              "heldout": encoded_heldout.truncated},
         "mean_prompt_tokens": round(float(encoded_train.attention_mask.sum(1).float().mean()), 1),
     })
     return EncodedData(train=encoded_train, val=encoded_val, tokenizer=tokenizer,
-                       units=dataset.units, max_length=max_length, description=description)
+                       units=dataset.units, max_length=max_length, description=description,
+                       heldout=encoded_heldout, query_steps=query_steps)

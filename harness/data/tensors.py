@@ -12,6 +12,7 @@ from harness import actions
 from harness.data.types import Dataset, Units
 
 #: Length of the typed-text target and of the query decoder's greedy run (DESIGN.md section 2).
+#: A run may decode fewer steps (``DataSettings.query_steps``): see :func:`query_steps_for`.
 QUERY_LEN = 32
 
 
@@ -54,6 +55,10 @@ class EncodedSplit:
             "box_count": self.box_count[index],
         }
 
+    def with_query_steps(self, steps: int) -> "EncodedSplit":
+        """The same split with typed-text targets cut to ``steps`` tokens."""
+        return EncodedSplit(**{**self.__dict__, "query_labels": self.query_labels[:, :steps]})
+
     def pinned(self) -> "EncodedSplit":
         """A copy in page-locked memory, so copies to a GPU can overlap compute (CUDA only)."""
         fields = {k: (v.pin_memory() if isinstance(v, torch.Tensor) else v)
@@ -64,11 +69,17 @@ class EncodedSplit:
 @dataclass
 class EncodedData:
     train: EncodedSplit
-    val: EncodedSplit
+    val: EncodedSplit              # the schedulers' validation split (may be ``heldout`` itself)
     tokenizer: object
     units: Units
     max_length: int
     description: dict = field(default_factory=dict)
+    heldout: EncodedSplit | None = None    # scored at the end; None: the validation split
+    query_steps: int = QUERY_LEN           # steps of the query decoder's greedy run
+
+    def __post_init__(self):
+        if self.heldout is None:
+            self.heldout = self.val
 
     @property
     def vocab_size(self) -> int:
@@ -115,26 +126,35 @@ def encode_split(dataset: Dataset, tokenizer, max_length: int) -> EncodedSplit:
 # --------------------------------------------------------------------------- coordinate units
 
 def design_divisor(units: Units, coord_units: str) -> tuple[float, float]:
-    """What the design divides the data's (x, y) by before the loss sees it.
+    """What the design divides the data's (x, y) points by before the loss sees them.
 
     ``as_stored`` keeps the data's units (pixels stay pixels: the original design);
-    ``screen`` takes them to screen fractions. The review writes ``/ SCREEN_SIZE``, which
-    presumes pixel data; on data already normalized it is the identity here rather than a
-    second division.
+    ``screen`` and ``screen_points`` take them to screen fractions. The review writes
+    ``/ SCREEN_SIZE``, which presumes pixel data; on data already normalized it is the
+    identity here rather than a second division.
     """
     if coord_units == "as_stored":
         return (1.0, 1.0)
-    if coord_units == "screen":
+    if coord_units in ("screen", "screen_points"):
         return units.scale()
     raise ValueError(f"unknown coord_units {coord_units!r}")
+
+
+def box_divisor(units: Units, coord_units: str) -> tuple[float, float]:
+    """What the design divides the UI boxes by. The review's dataset code divides the touch
+    and lift points only (``screen_points``, the literal reading), which leaves the boxes in
+    pixels while the points are fractions: the penalty loss's "inside the element" rule can
+    then never fire. ``screen`` divides the boxes too, so that rule keeps its meaning."""
+    return (1.0, 1.0) if coord_units == "screen_points" else design_divisor(units, coord_units)
 
 
 def design_targets(batch: dict, units: Units, coord_units: str) -> dict[str, torch.Tensor]:
     """Touch, lift and boxes in the design's units. The (-1, -1) of non-gesture steps is
     divided like any other point, as the review's dataset code does."""
     sx, sy = design_divisor(units, coord_units)
+    bx, by = box_divisor(units, coord_units)
     point = batch["touch"].new_tensor([sx, sy])
-    box = batch["boxes"].new_tensor([sx, sy, sx, sy])
+    box = batch["boxes"].new_tensor([bx, by, bx, by])
     return {"touch": batch["touch"] / point, "lift": batch["lift"] / point,
             "boxes": batch["boxes"] / box}
 
@@ -150,3 +170,22 @@ def boxes_to_aitw(boxes_xywh: np.ndarray, divisor: tuple[float, float]) -> np.nd
     b = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     sx, sy = divisor
     return np.stack([b[:, 1] / sy, b[:, 0] / sx, b[:, 3] / sy, b[:, 2] / sx], axis=1)
+
+
+def query_steps_for(splits: list[EncodedSplit], requested: int | None) -> int:
+    """Steps of the query decoder's greedy run: ``requested``, or (``None``) the longest
+    typed-text target in the data, [CLS] and [SEP] included, at most :data:`QUERY_LEN`.
+
+    Both designs' query loss is cross-entropy with ``ignore_index=0``, and every target
+    position past the longest text is padding (id 0): those positions add nothing to any loss
+    or gradient, so decoding only up to the longest target gives the same losses and
+    gradients as the design's 32 steps at a fraction of the cost. What it can change is the
+    decoded text at evaluation when the model has not learned to stop (a text is cut at
+    this many tokens instead of 32).
+    """
+    if requested is not None:
+        if not 1 <= requested <= QUERY_LEN:
+            raise ValueError(f"query_steps must be in [1, {QUERY_LEN}], got {requested}")
+        return requested
+    longest = max(int((s.query_labels != 0).sum(dim=1).max()) if len(s) else 0 for s in splits)
+    return max(1, longest)

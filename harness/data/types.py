@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 from harness import actions
@@ -127,28 +128,66 @@ class Dataset:
             "notes": list(self.notes),
         }
 
-    def split(self, val_fraction: float) -> tuple["Dataset", "Dataset"]:
-        """Deterministic split by episode into (train, validation).
+    def split(self, heldout_fraction: float, val_fraction: float = 0.0,
+              train_size: int | None = None) -> "Splits":
+        """Deterministic split by episode into training, validation and held-out steps.
 
-        An episode goes to validation when a hash of its key falls below ``val_fraction``; the
-        assignment depends on the key alone, so it is the same for every seed and variant, and
-        an episode stays where it is when the data set grows.
+        Each episode gets a number in [0, 1) from a hash of its key: below
+        ``heldout_fraction`` it is held out (scored once, at the end of every run), below
+        ``heldout_fraction + val_fraction`` it is in the validation split (what the trainer's
+        schedulers see at every epoch's end), else it is training data. The assignment
+        depends on the key alone, so it is the same for every seed and variant, and an
+        episode stays where it is when the data set grows. ``val_fraction == 0``: validation
+        is the held-out split itself (a trainer with two splits). ``train_size``: training
+        uses only the first whole episodes, in hash order, that fit in that many steps.
         """
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-        val_keys = {e for e in self.episodes() if _unit_hash(e) < val_fraction}
-        if not val_keys or len(val_keys) == len(self.episodes()):
-            # Tiny data sets: fall back to a ranked split so both sides are non-empty.
-            ranked = sorted(self.episodes(), key=_unit_hash)
-            n_val = min(max(1, round(len(ranked) * val_fraction)), len(ranked) - 1)
-            if n_val < 1:
-                raise DataError(f"{self.source}: need at least 2 episodes to split into train and "
-                                f"validation, found {len(ranked)}")
-            val_keys = set(ranked[:n_val])
-        train = [s for s in self.steps if s.episode not in val_keys]
-        val = [s for s in self.steps if s.episode in val_keys]
-        return (Dataset(train, self.units, self.source, self.axis_order_in_source, self.notes),
-                Dataset(val, self.units, self.source, self.axis_order_in_source, self.notes))
+        if not 0.0 < heldout_fraction < 1.0:
+            raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}")
+        if not 0.0 <= val_fraction < 1.0 - heldout_fraction:
+            raise ValueError(f"val_fraction must be in [0, {1.0 - heldout_fraction:g}), got "
+                             f"{val_fraction}")
+        ranked = sorted(self.episodes(), key=_unit_hash)
+        if len(ranked) < 2 + (val_fraction > 0):
+            raise DataError(f"{self.source}: need at least {2 + (val_fraction > 0)} episodes to "
+                            f"split into training, validation and held-out steps, found "
+                            f"{len(ranked)}")
+        held = [e for e in ranked if _unit_hash(e) < heldout_fraction]
+        val = [e for e in ranked if heldout_fraction <= _unit_hash(e)
+               < heldout_fraction + val_fraction] if val_fraction else []
+        train = [e for e in ranked if e not in set(held) | set(val)]
+        if not held or not train or (val_fraction and not val):
+            # Tiny data sets: fall back to ranked counts so that no split is empty.
+            n_held = min(max(1, round(len(ranked) * heldout_fraction)), len(ranked) - 1)
+            n_val = (min(max(1, round(len(ranked) * val_fraction)), len(ranked) - n_held - 1)
+                     if val_fraction else 0)
+            held, val, train = (ranked[:n_held], ranked[n_held:n_held + n_val],
+                                ranked[n_held + n_val:])
+        if train_size is not None:
+            train = _first_episodes(self, train, train_size)
+        part = lambda keys: Dataset([s for s in self.steps if s.episode in set(keys)],
+                                    self.units, self.source, self.axis_order_in_source,
+                                    self.notes)
+        heldout = part(held)
+        return Splits(part(train), part(val) if val_fraction else heldout, heldout)
+
+
+class Splits(NamedTuple):
+    train: Dataset
+    val: Dataset          # seen by the schedulers at every epoch's end
+    heldout: Dataset      # scored once at the end: the metrics and verdicts of the report
+
+
+def _first_episodes(dataset: Dataset, keys: list[str], max_steps: int) -> list[str]:
+    """The first episodes of ``keys`` (in order) whose steps add up to at most ``max_steps``
+    (at least one episode)."""
+    lengths = Counter(s.episode for s in dataset.steps)
+    chosen, total = [], 0
+    for key in keys:
+        if chosen and total + lengths[key] > max_steps:
+            break
+        chosen.append(key)
+        total += lengths[key]
+    return chosen
 
 
 def _unit_hash(key: str) -> float:

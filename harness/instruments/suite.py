@@ -19,6 +19,7 @@ import torch
 from harness import actions
 from harness.backward import BACKWARDS, TERMS
 from harness.instruments.audit import target_range_audit
+from harness.instruments.literal import literal_checks
 from harness.instruments.gradients import (backward_agreement, group_norms, head_conflict,
                                            head_gradients, zero_coordinate_gradient_rows)
 from harness.instruments.throughput import (StepTimer, count_flops, peak_flops, peak_memory_mb,
@@ -35,6 +36,7 @@ class InstrumentSettings:
     probe_every: int = 25      # 0: probes only at step 0
     agreement: bool = True     # one backward against per-head backward passes, at step 0
     flops: bool = True         # count FLOPs of one step (FlopCounterMode) at the start
+    literal: bool = True       # run the review's adapted snippets as written, at step 0
 
 
 class Instruments(Hooks):
@@ -102,6 +104,8 @@ class Instruments(Hooks):
             run.records.add(step, "probe/seconds", seconds)
 
     def _probe(self, run, step, batch, outputs, losses) -> None:
+        if step == 0 and self.settings.literal:
+            run.facts["literal_checks"] = literal_checks(run.model, batch, outputs)
         agreement = step == 0 and self.settings.agreement
         params = self.all_params if agreement else self.shared
         head_grads = head_gradients(losses, params)

@@ -6,6 +6,7 @@ Every function is a pure function of :class:`~harness.report.load.GridRecords`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,7 +16,9 @@ import pandas as pd
 from harness.design import AXES
 from harness.instruments.gradients import PAIR_NAMES
 from harness.report.load import GridRecords
-from harness.report.stats import Estimate, estimate, proportion_var, verdict
+from harness.report.stats import (DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
+                                   estimate, paired_per_step, proportion_var, seeds_needed,
+                                   verdict)
 
 PRIMARY = "step_acc"
 #: Final validation metrics shown in the summary and effect tables, with their labels.
@@ -41,15 +44,37 @@ def _nanmean(values) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
-def _ok(records: GridRecords) -> pd.DataFrame:
-    return records.summary[records.summary.status == "ok"]
-
-
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
 
 
 # --------------------------------------------------------------------------- summary
+
+def _ok_seeds(records: GridRecords, *variants: str) -> list:
+    """Seeds on which every one of ``variants`` finished ok, in grid order."""
+    s = records.summary
+    common = None
+    for variant in variants:
+        ok = set(s[(s.variant == variant) & (s.status == "ok")].seed)
+        common = ok if common is None else common & ok
+    return [seed for seed in records.seeds if seed in (common or set())]
+
+
+def metric_estimate(records: GridRecords, variant: str, metric: str) -> Estimate:
+    """A variant's final held-out metric over the seeds that finished: the mean with a 95%
+    interval from seed-to-seed variation and the held-out set's sampling error, the latter
+    from the per-step scores (or, for records without them, a proportion's variance)."""
+    seeds = _ok_seeds(records, variant)
+    scores = records.score_matrix(variant, seeds, metric) if seeds else None
+    if scores is not None:
+        return paired_per_step(scores, np.where(np.isfinite(scores), 0.0, np.nan))
+    ok = records.runs(variant)
+    ok = ok[ok.status == "ok"]
+    values = _column(ok, metric)
+    counts = _column(ok, DENOMINATOR[metric])
+    eval_var = _nanmean([proportion_var(p, n) for p, n in zip(values, counts)])
+    return estimate(values, eval_var)
+
 
 def summary_table(records: GridRecords) -> pd.DataFrame:
     """One row per variant: run counts by status, each metric's mean and 95% interval over the
@@ -57,15 +82,11 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
         runs = records.runs(variant)
-        ok = runs[runs.status == "ok"]
         row = {"variant": variant}
         for status in ("ok", "diverged", "failed", "interrupted", "missing"):
             row[f"runs_{status}"] = int((runs.status == status).sum())
         for metric in METRICS:
-            values = _column(ok, metric)
-            counts = _column(ok, DENOMINATOR[metric])
-            eval_var = _nanmean([proportion_var(p, n) for p, n in zip(values, counts)])
-            est = estimate(values, eval_var)
+            est = metric_estimate(records, variant, metric)
             row[metric] = est.mean
             # a fraction's interval is shown within [0, 1], where the fraction lives
             row[f"{metric}_low"] = max(est.low, 0.0) if math.isfinite(est.low) else est.low
@@ -120,27 +141,52 @@ def comparisons(records: GridRecords) -> list[Comparison]:
         for direction, with_fix, without_fix, base in pairs:
             if with_fix in names and without_fix in names:
                 out.append(Comparison(axis.fix, axis.name, direction, with_fix, without_fix, base))
+    # The review's normalization read literally (points only) against the harness's reading
+    # (boxes divided too): what that choice changes (harness.deviations).
+    literal, harness_reading = "original+normalized_points_only", "original+normalized_coords"
+    if literal in names and harness_reading in names:
+        out.append(Comparison("boxes_normalized", "coord_units", "harness - literal",
+                              harness_reading, literal, literal))
     return out
 
 
 def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
                       metric: str) -> Estimate:
-    """Mean and interval of (with fix - without fix) over seeds where both runs finished ok."""
+    """Mean and 95% interval of (with fix - without fix) over the seeds where both finished,
+    paired by seed and, from the per-step held-out scores, by held-out step
+    (:func:`~harness.report.stats.paired_per_step`). Records without per-step scores fall
+    back to the per-seed differences and an independent-samples held-out term."""
+    seeds = _ok_seeds(records, with_fix, without_fix)
+    a = records.score_matrix(with_fix, seeds, metric) if seeds else None
+    b = records.score_matrix(without_fix, seeds, metric) if seeds else None
+    if a is not None and b is not None and a.shape == b.shape:
+        return paired_per_step(a, b)
     s = records.summary
-    a = s[(s.variant == with_fix) & (s.status == "ok")].set_index("seed")
-    b = s[(s.variant == without_fix) & (s.status == "ok")].set_index("seed")
-    seeds = a.index.intersection(b.index)
-    if metric not in a.columns or metric not in b.columns:
+    fa = s[(s.variant == with_fix) & (s.status == "ok")].set_index("seed")
+    fb = s[(s.variant == without_fix) & (s.status == "ok")].set_index("seed")
+    if metric not in fa.columns or metric not in fb.columns:
         return estimate([])
     count = DENOMINATOR.get(metric)
     eval_var = math.nan
-    if count in a.columns and count in b.columns and len(seeds):
-        eval_var = _nanmean([proportion_var(a.loc[s, metric], a.loc[s, count])
-                             + proportion_var(b.loc[s, metric], b.loc[s, count]) for s in seeds])
-    est = estimate((a.loc[seeds, metric] - b.loc[seeds, metric]).tolist(), eval_var)
+    if count in fa.columns and count in fb.columns and len(seeds):
+        eval_var = _nanmean([proportion_var(fa.loc[s, metric], fa.loc[s, count])
+                             + proportion_var(fb.loc[s, metric], fb.loc[s, count])
+                             for s in seeds])
+    est = estimate((fa.loc[seeds, metric] - fb.loc[seeds, metric]).tolist(), eval_var)
     if not est.has_interval:
         return est
-    return Estimate(est.mean, max(est.low, -1.0), min(est.high, 1.0), est.n)
+    return dataclasses.replace(est, low=max(est.low, -1.0), high=min(est.high, 1.0))
+
+
+def against_baseline(records: GridRecords, variant: str, metric: str) -> Estimate:
+    """(variant - trivial baseline) on the same held-out steps, paired per step; NaN when the
+    records hold no per-step scores."""
+    seeds = _ok_seeds(records, variant)
+    a = records.score_matrix(variant, seeds, metric) if seeds else None
+    base = records.baseline_scores
+    if a is None or base is None or metric not in base or len(base) != a.shape[1]:
+        return estimate([])
+    return paired_per_step(a, np.tile(base[metric].to_numpy(dtype=float), (len(a), 1)))
 
 
 def _median(records: GridRecords, variant: str, metric: str) -> float:
@@ -148,20 +194,27 @@ def _median(records: GridRecords, variant: str, metric: str) -> float:
     return float(values.median()) if len(values) else math.nan
 
 
-def effects_table(records: GridRecords) -> pd.DataFrame:
+def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN) -> pd.DataFrame:
     """The effect of each fix, worded as "what adding the fix does", in both directions."""
     rows = []
     for c in comparisons(records):
         statuses = lambda v: list(records.runs(v).status)
         diff = paired_difference(records, c.with_fix, c.without_fix, PRIMARY)
+        word = verdict(diff, statuses(c.with_fix), statuses(c.without_fix), margin)
+        needed = seeds_needed(diff, margin) if word == UNDECIDED else None
         row = {"fix": c.fix, "axis": c.axis, "direction": c.direction,
                "with_fix": c.with_fix, "without_fix": c.without_fix,
-               "verdict": verdict(diff, statuses(c.with_fix), statuses(c.without_fix)),
-               "pairs": diff.n}
+               "verdict": word, "pairs": diff.n,
+               "seeds_needed": needed if needed is not None else math.nan,
+               "verdict_detail": describe_verdict(diff, word, margin, needed)}
         for metric in METRICS:
-            d = paired_difference(records, c.with_fix, c.without_fix, metric)
+            d = diff if metric == PRIMARY else paired_difference(
+                records, c.with_fix, c.without_fix, metric)
             row[f"d_{metric}"], row[f"d_{metric}_low"], row[f"d_{metric}_high"] = (
                 d.mean, d.low, d.high)
+            if metric == PRIMARY:
+                row["d_step_acc_seed_half"] = d.seed_half
+                row["d_step_acc_heldout_half"] = d.heldout_half
         t_with, t_without = (_median(records, c.with_fix, "step_time_s"),
                              _median(records, c.without_fix, "step_time_s"))
         row["step_time_ratio"] = t_with / t_without if t_without else math.nan
@@ -199,15 +252,6 @@ def agreement_table(records: GridRecords) -> pd.DataFrame:
                          "max_abs_diff": a["max_abs_diff"], "rel_diff": a["rel_diff"],
                          "single_norm": a["single_norm"], "per_head_norm": a["per_head_norm"]})
     return pd.DataFrame(rows)
-
-
-def metric_by_variant(records: GridRecords, metric: str, how: str = "mean") -> pd.DataFrame:
-    """A per-step metric reduced over steps and seeds, per variant."""
-    frame = records.metric(metric)
-    if frame.empty:
-        return pd.DataFrame(columns=["variant", metric])
-    per_run = frame.groupby(["variant", "seed"])["value"].agg(how).reset_index()
-    return per_run.groupby("variant", sort=False)["value"].mean().rename(metric).reset_index()
 
 
 def conflict_table(records: GridRecords) -> pd.DataFrame:
@@ -294,7 +338,9 @@ def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
             "gradient_flow": gradient_flow_table(records),
             "target_range": target_range_table(records),
             "routing": routing_table(records), "clipping": clip_table(records),
-            "nonfinite": nonfinite_table(records), "zero_lr_spans": zero_lr_spans(records)}
+            "nonfinite": nonfinite_table(records), "zero_lr_spans": zero_lr_spans(records),
+            "scheduler_events": scheduler_events_table(records),
+            "literal_checks": literal_checks_table(records)}
 
 
 # --------------------------------------------------------------------------- anomalies
@@ -311,6 +357,50 @@ def nonfinite_table(records: GridRecords) -> pd.DataFrame:
                          "first steps": ", ".join(map(str, steps[:8]))
                                         + (" ..." if len(steps) > 8 else "")})
     return pd.DataFrame(rows)
+
+
+def literal_checks_table(records: GridRecords) -> pd.DataFrame:
+    """The review's adapted snippets run as written on each run's first batch: per snippet,
+    its outcome over the runs, the first message, and what the harness does instead."""
+    from harness.deviations import DEVIATIONS
+    by_check = {row.check: row for row in DEVIATIONS if row.check}
+    seen: dict[str, list[dict]] = {}
+    for (variant, seed), facts in records.facts.items():
+        for name, result in (facts.get("literal_checks") or {}).items():
+            seen.setdefault(name, []).append(result)
+    rows = []
+    for name, results in seen.items():
+        outcomes = pd.Series([r["outcome"] for r in results]).value_counts()
+        first = next((r for r in results if r.get("error")), results[0])
+        row = by_check.get(name)
+        rows.append({
+            "snippet": name, "the review's code": first.get("code", ""),
+            "outcome here": "; ".join(f"{o} in {n} of {len(results)} runs"
+                                      for o, n in outcomes.items()),
+            "message": first.get("error") or first.get("detail", ""),
+            "batch size": first.get("batch_size"), "device": first.get("device"),
+            "what the harness does instead": row.harness if row else "",
+            "why": row.why if row else ""})
+    return pd.DataFrame(rows)
+
+
+def deviations_table() -> pd.DataFrame:
+    from harness.deviations import DEVIATIONS
+    return pd.DataFrame([{"where": d.place, "the code as written": d.literal,
+                          "the harness": d.harness, "why": d.why, "measured in": d.measured,
+                          "implemented in": d.function} for d in DEVIATIONS])
+
+
+def scheduler_events_table(records: GridRecords) -> pd.DataFrame:
+    """Every learning-rate change the epoch schedulers made, with its cause."""
+    rows = []
+    for (variant, seed), facts in records.facts.items():
+        for event in facts.get("scheduler_events") or []:
+            rows.append({"variant": variant, "seed": seed, **event})
+    columns = ["variant", "seed", "epoch", "step", "scheduler", "cause", "val_loss",
+               "lr_before", "lr_after", "undone_by_warmup"]
+    frame = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    return frame[columns]
 
 
 def failed_runs(records: GridRecords) -> pd.DataFrame:

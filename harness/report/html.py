@@ -18,15 +18,17 @@ from harness.io import atomic_write_csv, atomic_write_text
 from harness.precision import describe as describe_precision
 from harness.report import analysis as A
 from harness.report.claims import build_claims
+from harness.report.findings import build_findings, findings_table, grouped
 from harness.report.load import GridRecords, load_records
 from harness.report.plots import make_plots
-from harness.report.stats import VERDICT_RULE
+from harness.report.stats import DEFAULT_MARGIN, verdict_rule
 
 LATEST_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latest.csv"
 CURVES = [("losses", "Training loss per head"), ("grad_norms", "Gradient norm per module group"),
           ("head_cosine", "Head-gradient cosine on the shared encoder"),
           ("lr", "Learning rate"), ("validation", "Held-out metrics")]
 _CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
+              "equivalent": "verdict-equivalent", "undecided": "verdict-undecided",
               "diverges": "verdict-diverges", "failed": "status-failed",
               "diverged": "status-diverged", "missing": "status-missing",
               "interrupted": "status-interrupted"}
@@ -86,9 +88,12 @@ def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
         ("data", data.get("source", "?")),
         ("units", f"{units.get('units')} (screen {units.get('screen_size')}), axis order in "
                   f"source {data.get('axis_order_in_source')}"),
-        ("size", f"{data.get('episodes')} episodes, {data.get('steps')} steps: "
-                 f"{data.get('train_steps')} train / {data.get('val_steps')} held out, split by "
-                 f"episode"),
+        ("size", f"{data.get('episodes')} episodes, {data.get('steps')} steps, split by "
+                 f"episode: {data.get('train_steps')} train / {data.get('val_steps')} "
+                 f"validation (the schedulers', every epoch; "
+                 f"{data.get('validation', 'its own split')}) / "
+                 f"{data.get('heldout_steps', data.get('val_steps'))} held out (scored at the "
+                 f"end); query decoder {data.get('query_steps', 32)} steps"),
         ("action mix", mix),
         ("prompts", f"{data.get('tokenizer')}; max length {data.get('max_length')}, mean "
                     f"{data.get('mean_prompt_tokens')} tokens; truncated "
@@ -147,14 +152,16 @@ def cost_of_choices(by_variant: pd.Series, effects: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def build_report(root) -> Path:
-    """Write ``index.html``, ``plots/`` and ``tables/`` into the output folder ``root``."""
+def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
+    """Write ``index.html``, ``plots/`` and ``tables/`` into the output folder ``root``;
+    ``margin``: the equivalence margin of the verdicts (step accuracy)."""
     root = Path(root)
     records = load_records(root)
     summary = A.summary_table(records)
-    effects = A.effects_table(records)
+    effects = A.effects_table(records, margin)
     measured = A.claim_measurements(records)
     claims = build_claims(measured, effects)
+    findings = build_findings(records, summary, effects, measured, margin)
     images = {k: f"plots/{p.name}" for k, p in make_plots(records, effects, summary,
                                                           root / "plots").items()}
     cost_table = summary[["variant", *[c for c in A.COST if c in summary]]].copy()
@@ -172,6 +179,10 @@ def build_report(root) -> Path:
         "zero_lr_spans.csv": measured["zero_lr_spans"],
         "zero_gradient_groups.csv": A.zero_gradient_groups(records), "cost.csv": cost_table,
         "cost_of_choices.csv": cost_of_choices(flops, effects),
+        "scheduler_events.csv": measured["scheduler_events"],
+        "literal_checks.csv": measured["literal_checks"],
+        "deviations.csv": A.deviations_table(),
+        "findings.csv": findings_table(findings),
     }
     for name, table in tables.items():
         atomic_write_csv(root / "tables" / name, table)
@@ -187,23 +198,34 @@ def build_report(root) -> Path:
         command=records.run.get("command", ""),
         metrics=list(A.METRICS.items()), cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),
-        baselines=records.run.get("baselines", {}), verdict_rule=VERDICT_RULE,
+        baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin),
         effects=_effects_for_display(effects), claims=claims, images=images, curves=CURVES,
         cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
         benchmarks=benchmarks, benchmarks_source=benchmarks_source,
         failed=tables["failed_runs.csv"],
         errors=sorted((f"{v} seed{s}", text) for (v, s), text in records.errors.items()),
         nonfinite=tables["nonfinite.csv"], zero_lr=tables["zero_lr_spans.csv"],
-        zero_grad=tables["zero_gradient_groups.csv"], tables=list(tables))
+        zero_grad=tables["zero_gradient_groups.csv"], tables=list(tables),
+        findings=grouped(findings), scheduler=_scheduler_for_display(measured["scheduler_events"]),
+        margin=margin, literal=measured["literal_checks"], deviations=A.deviations_table())
     atomic_write_text(root / "index.html", html)
     return root / "index.html"
+
+
+def _scheduler_for_display(events: pd.DataFrame) -> pd.DataFrame:
+    """Plateau cuts first (the events a reader looks for), then the warmup's steps."""
+    if events.empty:
+        return events
+    cuts = events[events.scheduler == "ReduceLROnPlateau"]
+    return pd.concat([cuts, events[events.scheduler != "ReduceLROnPlateau"]],
+                     ignore_index=True)
 
 
 def _effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
     if effects.empty:
         return effects
-    cols = ["fix", "direction", "with_fix", "without_fix", "verdict", "pairs"]
+    cols = ["fix", "direction", "with_fix", "without_fix", "verdict", "pairs", "seeds_needed"]
     for metric in A.METRICS:
         cols += [f"d_{metric}", f"d_{metric}_low", f"d_{metric}_high"]
-    cols += ["step_time_ratio", "d_peak_memory_mb"]
+    cols += ["step_time_ratio", "d_peak_memory_mb", "verdict_detail"]
     return effects[[c for c in cols if c in effects.columns]]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.runner import RunPaths, gather
+from harness.runner import BASELINE_SCORES, RunPaths, gather
+from harness.train import HELDOUT_SCORES
 
 
 @dataclass
@@ -22,6 +24,22 @@ class GridRecords:
     facts: dict = field(default_factory=dict)     # (variant, seed) -> status["facts"]
     errors: dict = field(default_factory=dict)    # (variant, seed) -> error text
     variants: list[dict] = field(default_factory=list)
+    #: (variant, seed) -> each held-out step's scores (``heldout_scores.csv``), runs that have it
+    scores: dict = field(default_factory=dict)
+    baseline_scores: pd.DataFrame | None = None   # the trivial baseline's, same steps
+
+    def score_matrix(self, variant: str, seeds, metric: str):
+        """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
+        None when a run lacks its per-step scores (records older than this file format)."""
+        rows = []
+        for seed in seeds:
+            frame = self.scores.get((variant, seed))
+            if frame is None or metric not in frame:
+                return None
+            rows.append(frame[metric].to_numpy(dtype=float))
+        if not rows or len({len(r) for r in rows}) != 1:
+            return None
+        return np.vstack(rows)
 
     @property
     def seeds(self) -> list[int]:
@@ -41,9 +59,18 @@ class GridRecords:
         return self.summary[self.summary.variant == variant]
 
     def step_values(self, variant: str, metric: str) -> pd.DataFrame:
-        """One variant's records of one per-step metric, every seed."""
-        steps = self.steps
-        return steps[(steps.variant == variant) & (steps.metric == metric)]
+        """One variant's records of one per-step metric, every seed (rows in file order)."""
+        index = self.__dict__.get("_step_index")
+        if index is None:
+            # Grouped once: the report asks for hundreds of (variant, metric) slices, and
+            # filtering the whole long table for each took most of its build time.
+            index = {key: rows for key, rows in
+                     self.steps.groupby(["variant", "metric"], sort=False).indices.items()}
+            self.__dict__["_step_index"] = index
+        rows = index.get((variant, metric))
+        if rows is None:
+            return self.steps.iloc[0:0]
+        return self.steps.iloc[rows]
 
 
 def load_records(root) -> GridRecords:
@@ -65,4 +92,12 @@ def load_records(root) -> GridRecords:
         error = paths.run_dir(name, seed) / "error.txt"
         if error.is_file():
             errors[(name, seed)] = error.read_text(encoding="utf-8")
-    return GridRecords(root, run, summary, found.steps, facts, errors, variants)
+    scores = {}
+    for (name, seed), status in found.statuses.items():
+        path = paths.run_dir(name, seed) / HELDOUT_SCORES
+        if status.get("status") == "ok" and path.is_file():
+            scores[(name, seed)] = pd.read_csv(path)
+    baseline_path = root / BASELINE_SCORES
+    baseline = pd.read_csv(baseline_path) if baseline_path.is_file() else None
+    return GridRecords(root, run, summary, found.steps, facts, errors, variants, scores,
+                       baseline)

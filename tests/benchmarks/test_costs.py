@@ -105,7 +105,7 @@ def test_losses_penalty_over_standard(benchmark, data, device, precision):
     targets = {**batch, **design_targets(batch, data.units, "screen")}
     g = torch.Generator().manual_seed(0)
     outputs = {"action_logits": torch.randn(BATCH, 12, generator=g),
-               "query_logits": torch.randn(BATCH, 32, data.vocab_size, generator=g),
+               "query_logits": torch.randn(BATCH, data.query_steps, data.vocab_size, generator=g),
                "coordinates": torch.rand(BATCH, 4, generator=g)}
     outputs = {k: v.to(device).requires_grad_() for k, v in outputs.items()}
 

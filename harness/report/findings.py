@@ -1,0 +1,406 @@
+"""The report's opening section: what this run's records say, in sentences generated from its
+measurements (never written in advance). A finding whose evidence is not in the records is
+left out, so a partial grid gets fewer findings, not wrong ones.
+
+Each finding names its numbers and links to the table or plot they come from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.report import analysis as A
+from harness.report.load import GridRecords
+from harness.report.stats import (CRASHES, DIVERGES, EQUIVALENT, HELPS, HURTS, UNDECIDED,
+                                  Estimate)
+
+#: The order of the sections; a section without findings is not shown.
+SECTIONS = ("What breaks the original design", "What breaks the fixed design",
+            "The review's fixes, one at a time", "What the fixes cost",
+            "The best design measured")
+
+#: A coordinate loss "dominates" when it supplies at least this share of the squared gradient
+#: norm on the shared encoder (the three heads' shares add up to 1).
+DOMINANT_SHARE = 0.5
+#: A head is "starved" when its gradient is exactly zero on at least this share of steps.
+STARVED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Finding:
+    section: str
+    text: str
+    link: str      # the id of the report element that holds the evidence
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if math.isfinite(x) else "n/a"
+
+
+def _span(values, fmt=_pct) -> str:
+    """"40%" for one value (or equal ones), "40%-60%" for a range."""
+    lo, hi = min(values), max(values)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}-{fmt(hi)}"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _interval(e: Estimate, signed: bool = True) -> str:
+    sign = "+" if signed else ""
+    if not math.isfinite(e.mean):
+        return "n/a"
+    if not e.has_interval:
+        return f"{e.mean:{sign}.3f} (no interval)"
+    return f"{e.mean:{sign}.3f} [{e.low:{sign}.3f}, {e.high:{sign}.3f}]"
+
+
+def _names(variants) -> str:
+    variants = list(dict.fromkeys(variants))
+    if len(variants) <= 4:
+        return ", ".join(variants)
+    return ", ".join(variants[:3]) + f" and {len(variants) - 3} more"
+
+
+# --------------------------------------------------------------------------- the designs
+
+def coordinate_dominance(records: GridRecords, variant: str) -> dict | None:
+    """For one variant: the coordinate loss's share of the squared gradient norm on the shared
+    encoder (median over probe steps and seeds), and the median global gradient norm before
+    clipping; None without probe records."""
+    norms = {t: records.step_values(variant, f"probe/shared_grad_norm/{t}")
+             for t in ("action", "query", "coord")}
+    if any(frame.empty for frame in norms.values()):
+        return None
+    keyed = {t: f.set_index(["seed", "step"])["value"] for t, f in norms.items()}
+    joined = pd.DataFrame(keyed).dropna()
+    energy = (joined ** 2).sum(axis=1)
+    share = (joined["coord"] ** 2 / energy.where(energy > 0)).dropna()
+    ratio = (joined["coord"] / joined["action"].where(joined["action"] > 0)).dropna()
+    grad = records.step_values(variant, "grad_norm")["value"].dropna()
+    if share.empty or grad.empty:
+        return None
+    return {"share": float(share.median()), "ratio": float(ratio.median()) if len(ratio)
+            else math.nan, "grad_norm": float(grad.median()),
+            "clip_norm": records.design(variant).get("clip_norm")}
+
+
+def _unit_mismatch(records: GridRecords, variant: str) -> str | None:
+    """The sigmoid's (0, 1) against the coordinate targets, and the loss sizes that follow."""
+    audits = [f.get("target_range_audit") for (v, _), f in records.facts.items()
+              if v == variant and f.get("target_range_audit")]
+    losses = {t: records.step_values(variant, f"loss/{t}")["value"].dropna()
+              for t in ("action", "coord")}
+    if not audits or any(v.empty for v in losses.values()):
+        return None
+    audit = audits[0]
+    outside = audit.get("dual_point_targets_outside_range")
+    if outside is None or not outside > 0:
+        return None
+    return (f"{variant}: its coordinate head ends in a sigmoid, whose outputs lie in (0, 1), "
+            f"but {_pct(outside)} of its DUAL_POINT targets lie outside that range (largest "
+            f"{audit.get('dual_point_target_max'):.4g}): the coordinate loss is "
+            f"{losses['coord'].median():.3g} (median over steps) against "
+            f"{losses['action'].median():.3g} for the action loss, and no prediction can "
+            f"bring it down.")
+
+
+def _original_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
+    out = []
+    names = records.variant_names()
+    if "original" not in names:
+        return out
+    section = SECTIONS[0]
+    units = _unit_mismatch(records, "original")
+    if units:
+        out.append(Finding(section, units, "claim-5"))
+    dom = coordinate_dominance(records, "original")
+    if dom is not None:
+        clip = dom["clip_norm"]
+        scale = (f"; clipping at {clip:g} then scales every head's gradient by about "
+                 f"{clip / dom['grad_norm']:.2g} on a typical step"
+                 if clip and dom["grad_norm"] > clip else "")
+        if dom["share"] >= DOMINANT_SHARE:
+            text = (f"original: the coordinate loss dominates the gradient. On the shared "
+                    f"encoder it supplies {_pct(dom['share'])} of the squared gradient norm "
+                    f"(median over probe steps; its gradient is {dom['ratio']:.3g}x the action "
+                    f"head's), and the global gradient norm before clipping is "
+                    f"{dom['grad_norm']:.3g} (median){scale}.")
+        else:
+            text = (f"original: the coordinate loss supplies {_pct(dom['share'])} of the squared "
+                    f"gradient norm on the shared encoder (median over probe steps); the global "
+                    f"gradient norm before clipping is {dom['grad_norm']:.3g} (median){scale}.")
+        out.append(Finding(section, text, "claim-6"))
+        if "original+normalized_coords" in names:
+            fixed_units = coordinate_dominance(records, "original+normalized_coords")
+            if fixed_units is not None:
+                out.append(Finding(section, (
+                    f"With coordinates divided by the screen size (original+normalized_coords) "
+                    f"that share is {_pct(fixed_units['share'])} and the median gradient norm "
+                    f"{fixed_units['grad_norm']:.3g}."), "claim-5"))
+    base = _baseline_comparison(records, "original", "step_acc")
+    if base is not None:
+        out.append(Finding(section, (
+            f"original's AitW step accuracy against the trivial baseline on the same held-out "
+            f"steps: {_interval(base)}."), "summary"))
+    return out
+
+
+def zero_lr_findings(measured: dict) -> list[Finding]:
+    spans = measured.get("zero_lr_spans", pd.DataFrame())
+    if spans.empty:
+        return []
+    first = spans[spans["first step"] == 0]
+    if first.empty:
+        return []
+    steps = int(first["steps"].median())
+    share = float(first["share of run"].median())
+    variants = list(first.variant.unique())
+    return [Finding(SECTIONS[1], (
+        f"The per-epoch warmup holds the learning rate at exactly 0 for the whole first epoch: "
+        f"steps 0-{steps - 1} ({steps} steps, {_pct(share)} of each run) in "
+        f"{_n(len(variants), 'variant')}: {_names(variants)}. Nothing is learned in that epoch."),
+        "zero-lr-table")]
+
+
+def starvation_findings(records: GridRecords) -> list[Finding]:
+    """Heads routed by the predicted action: how often their gradient is exactly zero."""
+    rows = []
+    for variant in records.variant_names():
+        if records.design(variant).get("routing") != "predicted":
+            continue
+        grad = records.step_values(variant, "grad_norm/query_decoder")["value"].dropna()
+        ran = records.step_values(variant, "routing/query_rows")["value"].dropna()
+        if len(grad):
+            rows.append((variant, float((grad == 0).mean()),
+                         float(ran.mean()) if len(ran) else math.nan))
+    if not rows:
+        return []
+    starved = [r for r in rows if r[1] >= STARVED_SHARE]
+    shares = [r[1] for r in rows]
+    ran = [r[2] for r in rows if math.isfinite(r[2])]
+    if starved:
+        text = (f"Routing by the predicted action starves the query decoder: its gradient is "
+                f"exactly zero on {_span(shares)} of training steps in "
+                f"the {_n(len(rows), 'variant')} that route ({_names(r[0] for r in rows)}), because "
+                f"it runs only on rows predicted TYPE ({_pct(np.mean(ran)) if ran else 'n/a'} of "
+                f"rows on average).")
+    else:
+        text = (f"Under routing by the predicted action the query decoder's gradient is exactly "
+                f"zero on {_span(shares)} of training steps ({_n(len(rows), 'variant')}).")
+    return [Finding(SECTIONS[1], text, "claim-4")]
+
+
+def nonfinite_findings(records: GridRecords) -> list[Finding]:
+    """Non-finite losses, and learning-rate cuts that NaN validation losses caused."""
+    out = []
+    by_term: dict[str, list] = {}
+    for (variant, _), facts in records.facts.items():
+        for key, count in (facts.get("nonfinite_counts") or {}).items():
+            term, consequence = key.split(":")
+            by_term.setdefault(term, []).append((variant, count, consequence))
+    for term, hits in sorted(by_term.items()):
+        variants = [v for v, _, _ in hits]
+        counts = [c for _, c, _ in hits]
+        consequences = sorted({c for _, _, c in hits})
+        out.append(Finding(SECTIONS[1], (
+            f"The {term} loss is not finite on {_span(counts, str)} training steps per run in "
+            f"{_n(len(set(variants)), 'variant')} ({_names(variants)}); what happened to it: "
+            f"{', '.join(consequences)} (skipped: not back-propagated; survived: "
+            f"back-propagated with a finite gradient; propagated: the gradient became "
+            f"non-finite)."), "nonfinite-table"))
+    cuts, undone, nan_evals = [], [], []
+    for (variant, seed), facts in records.facts.items():
+        for event in facts.get("scheduler_events") or []:
+            if event.get("scheduler") == "ReduceLROnPlateau" and not event.get(
+                    "val_loss_finite", True):
+                (undone if event.get("undone_by_warmup") else cuts).append(
+                    (variant, seed, event["epoch"]))
+    for variant in records.variant_names():
+        losses = records.step_values(variant, "val/val_loss")["value"]
+        if len(losses) and losses.isna().any():
+            nan_evals.append((variant, float(losses.isna().mean())))
+    if nan_evals:
+        out.append(Finding(SECTIONS[1], (
+            f"The validation loss that ReduceLROnPlateau reads is NaN at "
+            f"{_span([s for _, s in nan_evals])} of epoch ends in "
+            f"{_n(len(nan_evals), 'variant')} ({_names(v for v, _ in nan_evals)}): a NaN never "
+            f"counts as an improvement."), "scheduler-table"))
+    if cuts:
+        epochs = sorted({e for _, _, e in cuts})
+        out.append(Finding(SECTIONS[1], (
+            f"NaN validation losses made ReduceLROnPlateau cut the learning rate 10x in "
+            f"{_n(len({(v, s) for v, s, _ in cuts}), 'run')} of "
+            f"{_n(len({v for v, _, _ in cuts}), 'variant')} ({_names(v for v, _, _ in cuts)}), "
+            f"at the end of epoch {', '.join(map(str, epochs))} (epochs counted from 0)."),
+            "scheduler-table"))
+    if undone:
+        out.append(Finding(SECTIONS[1], (
+            f"In {_n(len({(v, s) for v, s, _ in undone}), 'run')} with the per-epoch warmup "
+            f"({_names(v for v, _, _ in undone)}) such a cut was undone at once: LambdaLR "
+            f"rewrites the learning rate after the plateau scheduler at every epoch end."),
+            "scheduler-table"))
+    return out
+
+
+def agreement_findings(measured: dict) -> list[Finding]:
+    table = measured.get("backward_agreement", pd.DataFrame())
+    if table.empty:
+        return []
+    worst = float(table["rel_diff"].max())
+    if worst < 1e-4:
+        text = (f"One backward of the weighted total and one backward per head give the same "
+                f"gradient on the same weights and batch: the largest relative difference over "
+                f"{_n(len(table), 'run')} is {worst:.1e}, float rounding. The number of backward "
+                f"passes cannot create gradient conflicts.")
+    else:
+        text = (f"One backward and per-head backward passes differ on the same weights and "
+                f"batch: relative difference up to {worst:.2e} over {_n(len(table), 'run')}.")
+    return [Finding(SECTIONS[2], text, "claim-3")]
+
+
+# --------------------------------------------------------------------------- the fixes
+
+def _is_noop(row) -> bool:
+    return (row["d_step_acc"] == 0 and row.get("d_step_acc_low") == 0
+            and row.get("d_step_acc_high") == 0)
+
+
+def verdict_findings(effects: pd.DataFrame, margin: float) -> list[Finding]:
+    if effects.empty or "verdict" not in effects:
+        return []
+    out = []
+    label = lambda r: f"{r['fix']} ({r['direction']})"
+    interval = lambda r: (f"{r['d_step_acc']:+.3f} [{r['d_step_acc_low']:+.3f}, "
+                          f"{r['d_step_acc_high']:+.3f}]" if math.isfinite(r["d_step_acc_low"])
+                          else f"{r['d_step_acc']:+.3f}")
+    within = f"within +-{margin:g}"
+    groups = [(HELPS, ("helps", "help")), (HURTS, ("hurts", "hurt")),
+              (EQUIVALENT, (f"is equivalent ({within})", f"are equivalent ({within})")),
+              (CRASHES, ("crashes", "crash")), (DIVERGES, ("diverges", "diverge"))]
+    for word, verb in groups:
+        rows = [r for _, r in effects.iterrows() if r["verdict"] == word and
+                not (word == EQUIVALENT and _is_noop(r))]
+        if rows:
+            out.append(Finding(SECTIONS[2], (
+                f"{_n(len(rows), 'fix comparison')} {verb[len(rows) > 1]}, step accuracy difference with 95% "
+                f"interval: " + "; ".join(f"{label(r)} {interval(r)}" for r in rows) + "."),
+                "effects-table"))
+    noops = [r for _, r in effects.iterrows() if _is_noop(r)]
+    if noops:
+        out.append(Finding(SECTIONS[2], (
+            "No-ops (not one held-out prediction changed, on any seed): "
+            + "; ".join(label(r) for r in noops) + "."), "effects-table"))
+    undecided = [r for _, r in effects.iterrows() if r["verdict"] == UNDECIDED]
+    if undecided:
+        parts = []
+        for r in undecided:
+            needed = r.get("seeds_needed")
+            if r["pairs"] < 2:
+                more = "needs at least two seeds for an interval"
+            elif needed == needed and needed:
+                more = f"about {int(needed)} seeds would decide"
+            else:
+                more = "not reachable with more seeds"
+            parts.append(f"{label(r)} {interval(r)}, {more}")
+        out.append(Finding(SECTIONS[2], (
+            f"{_n(len(undecided), 'comparison')} undecided at this budget: " + "; ".join(parts)
+            + "."), "effects-table"))
+    return out
+
+
+def cost_findings(effects: pd.DataFrame, threshold: float = 0.10) -> list[Finding]:
+    if effects.empty or "step_time_ratio" not in effects:
+        return []
+    rows = [r for _, r in effects.iterrows() if math.isfinite(r["step_time_ratio"])
+            and abs(r["step_time_ratio"] - 1) >= threshold]
+    if not rows:
+        return []
+    rows.sort(key=lambda r: -abs(math.log(r["step_time_ratio"])))
+    return [Finding(SECTIONS[3], (
+        "Step time with the fix over without it (median over runs; changes under "
+        f"{_pct(threshold)} left out): "
+        + "; ".join(f"{r['fix']} ({r['direction']}) {r['step_time_ratio']:.2f}x" for r in rows)
+        + "."), "cost-choices-table")]
+
+
+# --------------------------------------------------------------------------- the best design
+
+def _baseline_comparison(records: GridRecords, variant: str, metric: str) -> Estimate | None:
+    e = A.against_baseline(records, variant, metric)
+    return e if math.isfinite(e.mean) else None
+
+
+HEAD_METRICS = (("action head", "action_acc", "action accuracy"),
+                ("coordinate head", "tap_acc", "tap accuracy"),
+                ("typed-text head", "text_f1", "typed-text word F1"))
+
+
+def best_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
+    if summary.empty or A.PRIMARY not in summary:
+        return []
+    complete = summary[(summary.runs_ok > 0) & (summary.runs_failed == 0)
+                       & (summary.runs_diverged == 0)].dropna(subset=[A.PRIMARY])
+    if complete.empty:
+        return []
+    ranked = complete.sort_values(A.PRIMARY, ascending=False)
+    best = ranked.iloc[0]
+    section = SECTIONS[4]
+    low, high = best[A.PRIMARY + "_low"], best[A.PRIMARY + "_high"]
+    bounds = (f" [{low:.3f}, {high:.3f}]" if math.isfinite(low) and math.isfinite(high)
+              else " (one seed: no interval)")
+    text = (f"Best measured design: {best.variant}, AitW step accuracy "
+            f"{best[A.PRIMARY]:.3f}{bounds} over {_n(int(best.runs_ok), 'seed')}.")
+    if len(ranked) > 1:
+        second = ranked.iloc[1]
+        d = A.paired_difference(records, best.variant, second.variant, A.PRIMARY)
+        text += (f" Against the runner-up {second.variant} (paired by seed and held-out "
+                 f"step): {_interval(d)}"
+                 + (", a clear lead." if d.has_interval and d.low > 0 else
+                    ", not a clear lead: the interval includes zero." if d.has_interval
+                    else "."))
+    out = [Finding(section, text, "summary")]
+    heads = []
+    for head, metric, label in HEAD_METRICS:
+        e = _baseline_comparison(records, best.variant, metric)
+        if e is None:
+            continue
+        if e.has_interval and e.low > 0:
+            verdict = "above the trivial baseline"
+        elif e.has_interval and e.high < 0:
+            verdict = "below the trivial baseline"
+        else:
+            verdict = "not distinguishable from the trivial baseline at this budget"
+        heads.append(f"{head} ({label}) {_interval(e)}: {verdict}")
+    if heads:
+        out.append(Finding(section, (
+            f"{best.variant} against the trivial baseline on the same held-out steps (paired "
+            f"difference, 95% interval): " + "; ".join(heads) + "."), "summary"))
+    return out
+
+
+# --------------------------------------------------------------------------- all of them
+
+def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.DataFrame,
+                   measured: dict, margin: float) -> list[Finding]:
+    findings = (_original_findings(records, summary) + zero_lr_findings(measured)
+                + starvation_findings(records) + nonfinite_findings(records)
+                + agreement_findings(measured) + verdict_findings(effects, margin)
+                + cost_findings(effects) + best_findings(records, summary))
+    order = {s: i for i, s in enumerate(SECTIONS)}
+    return sorted(findings, key=lambda f: order[f.section])
+
+
+def findings_table(findings: list[Finding]) -> pd.DataFrame:
+    return pd.DataFrame([{"section": f.section, "text": f.text, "link": f.link}
+                         for f in findings], columns=["section", "text", "link"])
+
+
+def grouped(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    return [(s, [f for f in findings if f.section == s]) for s in SECTIONS
+            if any(f.section == s for f in findings)]

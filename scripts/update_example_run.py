@@ -1,0 +1,397 @@
+"""Keep the README's example-run numbers equal to a committed run's files.
+
+The README's tables of results are not typed by hand: they are generated from the example run
+committed under ``docs/example-run/`` (its ``run.json``, ``timing.json``, summary and effects
+tables, the report's findings and a screenshot of the report), between marker comments::
+
+    <!-- example-run:results -->
+    ...generated...
+    <!-- /example-run:results -->
+
+Usage::
+
+    python scripts/update_example_run.py OUT          # copy OUT's files into docs/example-run/,
+                                                      # screenshot its report, refresh the README
+    python scripts/update_example_run.py --readme-only   # refresh the README from docs/example-run/
+    python scripts/update_example_run.py --check         # exit 1, with a diff, if the README is stale
+
+``OUT`` is an output folder of ``python run_ablation.py --variants all --out OUT``.
+``tests/test_readme_example.py`` checks that the README's blocks equal what this renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+EXAMPLE_DIR = ROOT / "docs" / "example-run"
+
+#: The blocks every README must have, in the order they are rendered.
+BLOCKS = ("machine", "results", "effects")
+#: Blocks filled in only where the README has their markers.
+OPTIONAL_BLOCKS = ("findings",)
+
+#: The summary's metrics as the results table shows them (the step accuracy with its interval).
+SIMPLE_METRICS = ("action_acc", "tap_acc", "swipe_acc")
+RUN_STATUSES = ("ok", "diverged", "failed", "interrupted", "missing")
+
+#: The files copied from an output folder: (source under OUT, name in docs/example-run, required).
+COPIED = (
+    ("run.json", "run.json", True),
+    ("timing.json", "timing.json", False),
+    ("tables/summary_by_variant.csv", "summary_by_variant.csv", True),
+    ("tables/effects.csv", "effects.csv", True),
+    ("tables/findings.csv", "findings.csv", False),
+)
+SCREENSHOT = "report.png"
+DASH = "\u2014"
+
+
+class ExampleRunError(Exception):
+    """A missing folder, file or README marker; the message says which."""
+
+
+# --------------------------------------------------------------------------- reading
+
+def _number(value) -> float:
+    """A float from a CSV cell or JSON value; NaN for empty, missing or unparsable."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_example(folder: Path) -> dict:
+    """The files of an example-run folder (``docs/example-run`` layout: flat)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ExampleRunError(
+            f"{folder} does not exist: run `python run_ablation.py --variants all --out OUT`, "
+            f"then `python scripts/update_example_run.py OUT`")
+    for name in ("run.json", "summary_by_variant.csv", "effects.csv"):
+        if not (folder / name).is_file():
+            raise ExampleRunError(f"{folder / name} is missing (copy it with "
+                                  f"`python scripts/update_example_run.py OUT`)")
+    timing = folder / "timing.json"
+    findings = folder / "findings.csv"
+    return {
+        "run": read_json(folder / "run.json"),
+        "timing": read_json(timing) if timing.is_file() else None,
+        "summary": read_csv(folder / "summary_by_variant.csv"),
+        "effects": read_csv(folder / "effects.csv"),
+        "findings": read_csv(findings) if findings.is_file() else None,
+        "screenshot": (folder / SCREENSHOT).is_file(),
+    }
+
+
+# --------------------------------------------------------------------------- formatting
+
+def fmt(value, digits: int = 3, signed: bool = False) -> str:
+    """``0.662``; ``+0.012`` when signed; ``n/a`` for NaN or missing (no ``-0.000``)."""
+    x = _number(value)
+    if not math.isfinite(x):
+        return "n/a"
+    x = round(x, digits) + 0.0          # -0.0 -> 0.0
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def fmt_interval(mean, low, high, signed: bool = False) -> str:
+    """``0.662 [0.610, 0.714]``; ``0.662 [n/a]`` without an interval; ``n/a`` without a mean."""
+    if fmt(mean) == "n/a":
+        return "n/a"
+    if fmt(low) == "n/a" or fmt(high) == "n/a":
+        return f"{fmt(mean, signed=signed)} [n/a]"
+    return f"{fmt(mean, signed=signed)} [{fmt(low, signed=signed)}, {fmt(high, signed=signed)}]"
+
+
+def fmt_duration(seconds) -> str:
+    """``8 min 44 s``, ``42 s``; ``n/a`` when not measured."""
+    s = _number(seconds)
+    if not math.isfinite(s):
+        return "n/a"
+    s = int(round(s))
+    return f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _runs(row: dict) -> str:
+    """``2/2``, or ``1/2 (1 diverged)`` when some runs did not finish."""
+    counts = {s: _number(row.get(f"runs_{s}")) for s in RUN_STATUSES}
+    counts = {s: int(n) for s, n in counts.items() if math.isfinite(n)}
+    if "ok" not in counts:
+        return "n/a"
+    text = f"{counts['ok']}/{sum(counts.values())}"
+    others = [f"{n} {s}" for s, n in counts.items() if s != "ok" and n]
+    return f"{text} ({', '.join(others)})" if others else text
+
+
+# --------------------------------------------------------------------------- blocks
+
+def render_results(example: dict) -> str:
+    header = ["variant", "runs ok", "step acc. [95% interval]", "action acc.", "tap acc.",
+              "swipe acc.", "typed text exact / word F1", "step time (ms)"]
+    rows = []
+    for r in example["summary"]:
+        step_ms = _number(r.get("step_time_s")) * 1000.0
+        rows.append([f"`{r['variant']}`", _runs(r),
+                     fmt_interval(r.get("step_acc"), r.get("step_acc_low"), r.get("step_acc_high")),
+                     *[fmt(r.get(m)) for m in SIMPLE_METRICS],
+                     f"{fmt(r.get('text_em'))} / {fmt(r.get('text_f1'))}",
+                     fmt(step_ms, digits=1)])
+    b = example["run"].get("baselines") or {}
+    get = lambda m: b.get(f"baseline/{m}")
+    rows.append(["trivial baseline", DASH, fmt(get("step_acc")),
+                 *[fmt(get(m)) for m in SIMPLE_METRICS],
+                 f"{fmt(get('text_em'))} / {fmt(get('text_f1'))}", DASH])
+    return _table(header, rows)
+
+
+def render_effects(example: dict) -> str:
+    header = ["fix", "direction", "verdict", "\u0394 step acc. [95% interval]", "step time ratio"]
+    rows = []
+    for e in example["effects"]:
+        ratio = fmt(e.get("step_time_ratio"), digits=2)
+        rows.append([f"`{e['fix']}`", e.get("direction", ""), e.get("verdict", "") or "n/a",
+                     fmt_interval(e.get("d_step_acc"), e.get("d_step_acc_low"),
+                                  e.get("d_step_acc_high"), signed=True),
+                     ratio if ratio == "n/a" else f"{ratio}x"])
+    return _table(header, rows)
+
+
+def render_machine(example: dict, link_prefix: str = "docs/example-run") -> str:
+    run, timing = example["run"], example["timing"] or {}
+    settings, env, data = run.get("settings", {}), run.get("environment", {}), run.get("data", {})
+    command = timing.get("command") or run.get("command") or "n/a"
+    cpu = timing.get("cpu_model") or env.get("cpu_model") or "an unnamed CPU"
+    cores = timing.get("cores") or env.get("cpu_count")
+    device = env.get("device") or settings.get("device") or "n/a"
+    train = settings.get("train", {})
+    seeds = settings.get("seeds")
+    seeds = ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else (seeds or "n/a")
+    encoder = settings.get("encoder")
+    encoder = f"`{encoder}`" if isinstance(encoder, str) else (json.dumps(encoder) if encoder else "n/a")
+    if timing:
+        times = (f"the grid took {fmt_duration(timing.get('grid_seconds'))}, the report "
+                 f"{fmt_duration(timing.get('report_seconds'))}, "
+                 f"{fmt_duration(timing.get('total_seconds'))} in all")
+    else:
+        times = "wall time n/a (the run wrote no timing.json)"
+    text = (f"`{command}` on {cpu} ({cores if cores else 'n/a'} cores, device `{device}`): "
+            f"{times}. Seeds {seeds}; {train.get('steps', 'n/a')} steps per run with batch size "
+            f"{train.get('batch_size', 'n/a')}; encoder {encoder}; "
+            f"{data.get('heldout_steps', 'n/a')} held-out steps. "
+            f"Filled in by `scripts/update_example_run.py` from `{link_prefix}/` "
+            f"([run.json]({link_prefix}/run.json), "
+            f"[summary]({link_prefix}/summary_by_variant.csv), "
+            f"[effects]({link_prefix}/effects.csv)); do not edit by hand.")
+    text = textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+    if example.get("screenshot"):
+        text += f"\n\n![The example run's report]({link_prefix}/{SCREENSHOT})"
+    return text
+
+
+def render_findings(example: dict) -> str:
+    rows = example.get("findings")
+    if not rows:
+        return "(the example run has no findings.csv)"
+    lines = []
+    for r in rows:
+        section = (r.get("section") or "").strip()
+        text = " ".join((r.get("text") or "").split())
+        lines.append(f"- **{section}**: {text}" if section else f"- {text}")
+    return "\n".join(lines)
+
+
+def render_blocks(folder: Path, link_prefix: str = "docs/example-run") -> dict[str, str]:
+    """Every block's content (without markers), rendered from an example-run folder."""
+    example = load_example(folder)
+    return {"machine": render_machine(example, link_prefix),
+            "results": render_results(example),
+            "effects": render_effects(example),
+            "findings": render_findings(example)}
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- example-run:{name} -->", f"<!-- /example-run:{name} -->"
+
+
+def has_block(text: str, name: str) -> bool:
+    start, end = _markers(name)
+    return start in text or end in text
+
+
+def replace_blocks(text: str, blocks: dict[str, str],
+                   optional: tuple[str, ...] = OPTIONAL_BLOCKS) -> str:
+    """``text`` with each block's content between its markers replaced by ``blocks[name]``.
+    A block named in ``optional`` whose markers are both absent is left out; any other missing,
+    repeated or misordered marker raises :class:`ExampleRunError` naming it."""
+    for name, content in blocks.items():
+        start, end = _markers(name)
+        if name in optional and start not in text and end not in text:
+            continue
+        for marker in (start, end):
+            n = text.count(marker)
+            if n != 1:
+                raise ExampleRunError(
+                    f"README marker {marker!r} found {n} times, expected exactly once")
+        i, j = text.index(start), text.index(end)
+        if j < i:
+            raise ExampleRunError(f"README marker {end!r} comes before {start!r}")
+        text = text[:i + len(start)] + "\n" + content.strip("\n") + "\n" + text[j:]
+    return text
+
+
+def extract_blocks(text: str) -> dict[str, str]:
+    """Each block's current content (without markers), for the blocks present in ``text``."""
+    out = {}
+    for m in re.finditer(r"<!-- example-run:([\w-]+) -->\n?(.*?)<!-- /example-run:\1 -->",
+                         text, flags=re.S):
+        out[m.group(1)] = m.group(2).strip("\n")
+    return out
+
+
+def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/example-run") -> str:
+    return replace_blocks(readme_text, render_blocks(folder, link_prefix))
+
+
+# --------------------------------------------------------------------------- copying
+
+def copy_run(out: Path, dest: Path) -> list[str]:
+    """Copy an output folder's files into ``dest``; a stale optional file (absent from ``out``)
+    is removed so the folder describes one run. Returns the names copied."""
+    out, dest = Path(out), Path(dest)
+    for src, _, required in COPIED:
+        if required and not (out / src).is_file():
+            raise ExampleRunError(f"{out / src} is missing: is {out} an output folder of "
+                                  f"`python run_ablation.py --variants all --out {out}`?")
+    dest.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for src, name, _ in COPIED:
+        if (out / src).is_file():
+            shutil.copyfile(out / src, dest / name)
+            copied.append(name)
+        elif (dest / name).exists():
+            (dest / name).unlink()
+            print(f"{src} not in {out}: removed the stale {dest / name}")
+    return copied
+
+
+def screenshot(html: Path, png: Path, timeout: float = 180.0) -> bool:
+    """A screenshot of ``html`` with Debian's headless chromium; False (and any existing png
+    kept) when chromium is not on PATH or fails."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print(f"chromium is not on PATH: no screenshot taken, {png} kept as it was")
+        return False
+    if not html.is_file():
+        print(f"{html} is missing: no screenshot taken, {png} kept as it was")
+        return False
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, \
+            tempfile.TemporaryDirectory(prefix="screenshot-") as shot_dir:
+        shot = Path(shot_dir) / "report.png"
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+               "--window-size=1400,2200", f"--screenshot={shot}",
+               f"file://{html.resolve()}"]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"chromium timed out after {timeout:.0f} s: {png} kept as it was")
+            return False
+        if result.returncode != 0 or not shot.is_file() or shot.stat().st_size == 0:
+            print(f"chromium failed (exit {result.returncode}): {png} kept as it was\n"
+                  f"{result.stderr[-2000:]}")
+            return False
+        shutil.copyfile(shot, png)
+    print(f"screenshot: {png}")
+    return True
+
+
+# --------------------------------------------------------------------------- command line
+
+def _link_prefix(example_dir: Path, readme: Path) -> str:
+    try:
+        return Path(example_dir).resolve().relative_to(Path(readme).resolve().parent).as_posix()
+    except ValueError:
+        return Path(example_dir).resolve().as_posix()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", type=Path,
+                        help="output folder of `python run_ablation.py --variants all --out OUT`")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--readme-only", action="store_true",
+                      help="only regenerate the README's blocks from the example-run folder")
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1, printing a diff, if the README differs from what would be "
+                           "generated")
+    parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
+    parser.add_argument("--example-dir", type=Path, default=EXAMPLE_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if (args.out is None) == (not (args.readme_only or args.check)):
+        parser.error("give either an output folder OUT, or --readme-only, or --check")
+    try:
+        if args.out is not None:
+            copied = copy_run(args.out, args.example_dir)
+            print(f"copied into {args.example_dir}: {', '.join(copied)}")
+            screenshot(args.out / "index.html", args.example_dir / SCREENSHOT)
+        current = args.readme.read_text(encoding="utf-8")
+        wanted = render_readme(current, args.example_dir,
+                               _link_prefix(args.example_dir, args.readme))
+    except ExampleRunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        if current == wanted:
+            print(f"{args.readme} matches {args.example_dir}")
+            return 0
+        sys.stdout.writelines(difflib.unified_diff(
+            current.splitlines(keepends=True), wanted.splitlines(keepends=True),
+            fromfile=f"{args.readme} (committed)", tofile=f"{args.readme} (from {args.example_dir})"))
+        print(f"\n{args.readme} is stale: run `python scripts/update_example_run.py --readme-only`")
+        return 1
+    if current != wanted:
+        args.readme.write_text(wanted, encoding="utf-8")
+        print(f"updated {args.readme}")
+    else:
+        print(f"{args.readme} already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
