@@ -264,34 +264,18 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
     confused with "all wrong" or "all right".  Per-type keys exist only for
     codes in ``actions.USED_CODES`` that occur among the true steps.
     """
-    if len(pred) != len(true):
-        raise ValueError(f"task_metrics: {len(pred)} predictions for {len(true)} targets")
-    match = actions_match(pred.action_type, pred.touch_yx, pred.lift_yx,
-                          true.action_type, true.touch_yx, true.lift_yx, true.boxes)
-    true_dual = true.action_type == actions.DUAL_POINT
-    true_tap = true_dual & is_tap(true.touch_yx, true.lift_yx)
-    true_swipe = true_dual & ~true_tap
-    true_typed = true.action_type == actions.TYPE
-    same_text = np.array([p == t for p, t in zip(pred.text, true.text)], dtype=bool)
-    text_hit = (pred.action_type == actions.TYPE) & same_text
-
-    out = {
-        "action_acc": _mean(pred.action_type == true.action_type),
-        "step_acc": _mean(match),
-        "tap_acc": _mean(match[true_tap]),
-        "swipe_acc": _mean(match[true_swipe]),
-        "text_em": _mean(text_hit[true_typed]),
-        "text_f1": _mean(np.array([word_f1(p, t) if pt == actions.TYPE else 0.0
-                                   for p, t, pt in zip(pred.text, true.text, pred.action_type)
-                                   ])[true_typed] if len(true) else np.zeros(0)),
-    }
+    scores = per_step_scores(pred, true)
+    # each metric is the mean of its in-scope scores, taken in step order
+    out = {name: _mean(values[~np.isnan(values)]) for name, values in scores.items()}
+    match = scores["step_acc"]
     for code in actions.USED_CODES:
         of_type = true.action_type == code
         if of_type.any():
             out[f"step_acc/{actions.name(code)}"] = _mean(match[of_type])
             out[f"n/{actions.name(code)}"] = float(of_type.sum())
     out["n_steps"] = float(len(true))
-    out["n/taps"], out["n/swipes"] = float(true_tap.sum()), float(true_swipe.sum())
+    out["n/taps"] = float(np.isfinite(scores["tap_acc"]).sum())
+    out["n/swipes"] = float(np.isfinite(scores["swipe_acc"]).sum())
     return out
 
 
