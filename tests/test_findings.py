@@ -450,8 +450,21 @@ def test_step_time_cost_is_reported_only_when_it_changes():
     assert not [f for f in findings_of(records) if f.section == SECTIONS[3]]
     records.summary.loc[records.summary.variant == "original+mlp_head", "step_time_s"] = 0.1
     (f,) = [f for f in findings_of(records) if f.section == SECTIONS[3]]
-    assert "mlp_head (original + fix) 2.00x" in f.text
+    assert "mlp_head (original + fix) 2.00x the step time" in f.text
     check_links([f])
+
+
+def test_flops_cost_is_reported_beside_step_time():
+    scores = pair_scores(lambda s: ones(10), lambda s: ones(30))
+    facts = {("original", 0): {"flops_per_step": 4e9},
+             ("original+mlp_head", 0): {"flops_per_step": 1e9}}
+    (f,) = [f for f in findings_of(make_records(PAIR, scores=scores, facts=facts))
+            if f.section == SECTIONS[3]]
+    assert "mlp_head (original + fix) 0.25x the FLOPs, 1.00x the step time" in f.text
+    # FLOPs counted for one side only: no FLOPs ratio, and nothing moved by 10%: no finding
+    facts.pop(("original", 0))
+    assert not [f for f in findings_of(make_records(PAIR, scores=scores, facts=facts))
+                if f.section == SECTIONS[3]]
 
 
 # --------------------------------------------------------------------------- best design

@@ -241,6 +241,15 @@ def per_variant_fact(records: GridRecords, path: tuple[str, ...]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def flops_by_variant(records: GridRecords) -> pd.Series:
+    """FLOPs per training step, median over a variant's runs (variants in grid order)."""
+    flops = per_variant_fact(records, ("flops_per_step",))
+    if flops.empty:
+        return pd.Series(dtype=float, name="FLOPs per step")
+    flops["value"] = pd.to_numeric(flops["value"])     # None (not counted) -> NaN
+    return flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
+
+
 def agreement_table(records: GridRecords) -> pd.DataFrame:
     """One backward of the total against the sum of per-head backward passes, same weights and
     batch (step 0 of every run)."""

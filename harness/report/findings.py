@@ -314,19 +314,39 @@ def verdict_findings(effects: pd.DataFrame, margin: float) -> list[Finding]:
     return out
 
 
-def cost_findings(effects: pd.DataFrame, threshold: float = 0.10) -> list[Finding]:
+def cost_findings(effects: pd.DataFrame, flops: pd.Series | None = None,
+                  threshold: float = 0.10) -> list[Finding]:
+    """What each fix costs: FLOPs per training step (exact, counted once per variant) and the
+    measured step time (median over runs; two runs share the CPU, so it is noisier)."""
     if effects.empty or "step_time_ratio" not in effects:
         return []
-    rows = [r for _, r in effects.iterrows() if math.isfinite(r["step_time_ratio"])
-            and abs(r["step_time_ratio"] - 1) >= threshold]
+    flops = flops if flops is not None else pd.Series(dtype=float)
+
+    def flops_ratio(r) -> float:
+        a, b = flops.get(r["with_fix"]), flops.get(r["without_fix"])
+        return a / b if a and b and math.isfinite(a) and math.isfinite(b) else math.nan
+
+    rows = []
+    for _, r in effects.iterrows():
+        time_ratio, work_ratio = r["step_time_ratio"], flops_ratio(r)
+        moved = [x for x in (time_ratio, work_ratio) if math.isfinite(x)]
+        if moved and max(abs(x - 1) for x in moved) >= threshold:
+            rows.append((r, time_ratio, work_ratio))
     if not rows:
         return []
-    rows.sort(key=lambda r: -abs(math.log(r["step_time_ratio"])))
+    rows.sort(key=lambda t: -max(abs(math.log(x)) for x in (t[1], t[2]) if math.isfinite(x)))
+    parts = []
+    for r, time_ratio, work_ratio in rows:
+        cost = [f"{work_ratio:.2f}x the FLOPs"] if math.isfinite(work_ratio) else []
+        cost += [f"{time_ratio:.2f}x the step time"] if math.isfinite(time_ratio) else []
+        parts.append(f"{r['fix']} ({r['direction']}) {', '.join(cost)}")
     return [Finding(SECTIONS[3], (
-        "Step time with the fix over without it (median over runs; changes under "
-        f"{_pct(threshold)} left out): "
-        + "; ".join(f"{r['fix']} ({r['direction']}) {r['step_time_ratio']:.2f}x" for r in rows)
-        + "."), "cost-choices-table")]
+        "A training step with the fix over one without it (FLOPs of the first training step, "
+        "counted once per variant: with routing by the predicted action they depend on what "
+        "the untrained model predicts; step time the median over runs, measured with two runs "
+        f"sharing the CPU; changes under {_pct(threshold)} in both left out): "
+        + "; ".join(parts) + "."),
+        "cost-choices-table")]
 
 
 # --------------------------------------------------------------------------- the best design
@@ -391,7 +411,8 @@ def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.Data
     findings = (_original_findings(records, summary) + zero_lr_findings(measured)
                 + starvation_findings(records) + nonfinite_findings(records)
                 + agreement_findings(measured) + verdict_findings(effects, margin)
-                + cost_findings(effects) + best_findings(records, summary))
+                + cost_findings(effects, A.flops_by_variant(records))
+                + best_findings(records, summary))
     order = {s: i for i, s in enumerate(SECTIONS)}
     return sorted(findings, key=lambda f: order[f.section])
 

@@ -129,15 +129,6 @@ def _benchmarks(root: Path):
     return None, None
 
 
-def flops_by_variant(records: GridRecords) -> pd.Series:
-    """FLOPs per training step, median over a variant's runs (variants in grid order)."""
-    flops = A.per_variant_fact(records, ("flops_per_step",))
-    if flops.empty:
-        return pd.Series(dtype=float, name="FLOPs per step")
-    flops["value"] = pd.to_numeric(flops["value"])     # None (not counted) -> NaN
-    return flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
-
-
 def cost_of_choices(by_variant: pd.Series, effects: pd.DataFrame) -> pd.DataFrame:
     """From the training runs themselves: each choice's step time and FLOPs per step
     (``by_variant``: :func:`flops_by_variant`) over the variant without it."""
@@ -165,7 +156,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
     images = {k: f"plots/{p.name}" for k, p in make_plots(records, effects, summary,
                                                           root / "plots").items()}
     cost_table = summary[["variant", *[c for c in A.COST if c in summary]]].copy()
-    flops = flops_by_variant(records)
+    flops = A.flops_by_variant(records)
     if not flops.empty:
         cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
     tables = {
