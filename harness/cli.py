@@ -342,7 +342,6 @@ def _fit_seeds_to_budget(settings: Settings, chosen: list, out: Path, args, grid
     limit = len(settings.seeds) if args.seeds is not None else MAX_SEEDS
     n = seeds_that_fit(args.budget * 60, round_s,
                        estimated_report_seconds(len(chosen) * limit), limit)
-    n = max(1, min(n, limit))
     pool = list(settings.seeds) if args.seeds is not None else list(range(MAX_SEEDS))
     seeds = tuple(pool[:n])
     print(f"budget {args.budget:g} min: the first round ({len(chosen)} variants x seed "

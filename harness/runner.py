@@ -32,7 +32,7 @@ from harness.environment import command_line, describe_environment
 from harness.errors import HarnessInputError
 from harness.evaluation import split_targets
 from harness.io import atomic_write_csv, atomic_write_json, read_json
-from harness.metrics import baseline_predictions, per_step_scores, task_metrics
+from harness.metrics import baseline_metrics, baseline_predictions, per_step_scores
 from harness.executors import RunTask, make_executor
 from harness.progress import GridProgress
 from harness.records import StepRecords
@@ -244,9 +244,10 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = resolve_encoder(settings.encoder)
     data = data or prepare_data(settings.data, spec)
+    train_targets = split_targets(data.train, data.units)
     heldout_targets = split_targets(data.heldout, data.units)
-    baseline = baseline_predictions(split_targets(data.train, data.units), len(data.heldout))
-    baselines = {f"baseline/{k}": v for k, v in task_metrics(baseline, heldout_targets).items()}
+    baselines = baseline_metrics(train_targets, heldout_targets)
+    baseline = baseline_predictions(train_targets, len(data.heldout))
     # Each held-out step's score of the trivial baseline: the report compares runs with it
     # step by step, as it compares two variants.
     atomic_write_csv(paths.root / BASELINE_SCORES, pd.DataFrame(

@@ -90,33 +90,33 @@ def coordinate_dominance(records: GridRecords, variant: str) -> dict | None:
             "clip_norm": records.design(variant).get("clip_norm")}
 
 
-def _unit_mismatch(records: GridRecords, variant: str) -> str | None:
-    """The sigmoid's (0, 1) against the coordinate targets, and the loss sizes that follow."""
-    audits = [f.get("target_range_audit") for (v, _), f in records.facts.items()
-              if v == variant and f.get("target_range_audit")]
+def _unit_mismatch(records: GridRecords, measured: dict, variant: str) -> str | None:
+    """The sigmoid's (0, 1) against the coordinate targets (the target-range audit of
+    ``measured``), and the loss sizes that follow."""
+    audits = measured.get("target_range", pd.DataFrame())
+    audit = audits[audits.variant == variant] if not audits.empty else audits
     losses = {t: records.step_values(variant, f"loss/{t}")["value"].dropna()
               for t in ("action", "coord")}
-    if not audits or any(v.empty for v in losses.values()):
+    if audit.empty or any(v.empty for v in losses.values()):
         return None
-    audit = audits[0]
-    outside = audit.get("dual_point_targets_outside_range")
+    outside = audit.iloc[0]["DUAL_POINT targets outside (0, 1)"]
     if outside is None or not outside > 0:
         return None
     return (f"{variant}: its coordinate head ends in a sigmoid, whose outputs lie in (0, 1), "
             f"but {_pct(outside)} of its DUAL_POINT targets lie outside that range (largest "
-            f"{audit.get('dual_point_target_max'):.4g}): the coordinate loss is "
+            f"{audit.iloc[0]['DUAL_POINT target max']:.4g}): the coordinate loss is "
             f"{losses['coord'].median():.3g} (median over steps) against "
             f"{losses['action'].median():.3g} for the action loss, and no prediction can "
             f"bring it down.")
 
 
-def _original_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
+def _original_findings(records: GridRecords, measured: dict) -> list[Finding]:
     out = []
     names = records.variant_names()
     if "original" not in names:
         return out
     section = SECTIONS[0]
-    units = _unit_mismatch(records, "original")
+    units = _unit_mismatch(records, measured, "original")
     if units:
         out.append(Finding(section, units, "claim-5"))
     dom = coordinate_dominance(records, "original")
@@ -168,17 +168,16 @@ def zero_lr_findings(measured: dict) -> list[Finding]:
         "zero-lr-table")]
 
 
-def starvation_findings(records: GridRecords) -> list[Finding]:
-    """Heads routed by the predicted action: how often their gradient is exactly zero."""
+def starvation_findings(records: GridRecords, measured: dict) -> list[Finding]:
+    """Heads routed by the predicted action: how often their gradient is exactly zero (the
+    rows they ran on come from the routing table of ``measured``)."""
+    routing = measured.get("routing", pd.DataFrame())
     rows = []
-    for variant in records.variant_names():
-        if records.design(variant).get("routing") != "predicted":
-            continue
-        grad = records.step_values(variant, "grad_norm/query_decoder")["value"].dropna()
-        ran = records.step_values(variant, "routing/query_rows")["value"].dropna()
+    for _, row in routing.iterrows():
+        grad = records.step_values(row.variant, "grad_norm/query_decoder")["value"].dropna()
         if len(grad):
-            rows.append((variant, float((grad == 0).mean()),
-                         float(ran.mean()) if len(ran) else math.nan))
+            rows.append((row.variant, float((grad == 0).mean()),
+                         float(row["query head rows (mean share)"])))
     if not rows:
         return []
     starved = [r for r in rows if r[1] >= STARVED_SHARE]
@@ -408,8 +407,8 @@ def best_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
 
 def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.DataFrame,
                    measured: dict, margin: float) -> list[Finding]:
-    findings = (_original_findings(records, summary) + zero_lr_findings(measured)
-                + starvation_findings(records) + nonfinite_findings(records)
+    findings = (_original_findings(records, measured) + zero_lr_findings(measured)
+                + starvation_findings(records, measured) + nonfinite_findings(records)
                 + agreement_findings(measured) + verdict_findings(effects, margin)
                 + cost_findings(effects, A.flops_by_variant(records))
                 + best_findings(records, summary))

@@ -153,6 +153,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
     measured = A.claim_measurements(records)
     claims = build_claims(measured, effects)
     findings = build_findings(records, summary, effects, measured, margin)
+    deviations = A.deviations_table()
     images = {k: f"plots/{p.name}" for k, p in make_plots(records, effects, summary,
                                                           root / "plots").items()}
     cost_table = summary[["variant", *[c for c in A.COST if c in summary]]].copy()
@@ -172,7 +173,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
         "cost_of_choices.csv": cost_of_choices(flops, effects),
         "scheduler_events.csv": measured["scheduler_events"],
         "literal_checks.csv": measured["literal_checks"],
-        "deviations.csv": A.deviations_table(),
+        "deviations.csv": deviations,
         "findings.csv": findings_table(findings),
     }
     for name, table in tables.items():
@@ -198,7 +199,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
         nonfinite=tables["nonfinite.csv"], zero_lr=tables["zero_lr_spans.csv"],
         zero_grad=tables["zero_gradient_groups.csv"], tables=list(tables),
         findings=grouped(findings), scheduler=_scheduler_for_display(measured["scheduler_events"]),
-        margin=margin, literal=measured["literal_checks"], deviations=A.deviations_table())
+        margin=margin, literal=measured["literal_checks"], deviations=deviations)
     atomic_write_text(root / "index.html", html)
     return root / "index.html"
 
