@@ -272,7 +272,8 @@ def _main(args) -> int:
     from harness.data.user_json import write_user_json
     from harness.encoders import resolve_encoder
     from harness.environment import resolve_device
-    from harness.runner import format_summary, run_grid
+    from harness.results import format_summary
+    from harness.runner import run_grid
 
     if args.report_only is not None:
         from harness.report import build_report

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import torch
 
+from harness.execute import run_one
+from harness.io import atomic_write_bytes, atomic_write_json
+from harness.results import STATUS_JSON, run_fingerprint
 from variants.registry import Variant
 
 
@@ -31,7 +34,6 @@ class SequentialExecutor:
         self.threads = threads
 
     def run(self, tasks, data, settings, progress, hooks_factory=None):
-        from harness.runner import run_one
         if self.threads:
             torch.set_num_threads(self.threads)
         for task in tasks:
@@ -57,7 +59,6 @@ def _init_worker(data, settings, threads: int, updates) -> None:
 
 
 def _run_in_worker(task: RunTask) -> dict:
-    from harness.runner import run_one
     updates = _WORKER["updates"]
     updates.put(("start", task.index, task.variant.name, task.seed))
 
@@ -151,7 +152,6 @@ def run_remote(data, settings, task: RunTask) -> dict:
     shared file system."""
     import tempfile
 
-    from harness.runner import run_one
     with tempfile.TemporaryDirectory(prefix="harness-run-") as scratch:
         status = run_one(data, task.variant, task.seed, settings, Path(scratch))
         files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
@@ -205,23 +205,20 @@ class RayExecutor:
 
 
 def _write_back(payload: dict, run_dir: Path) -> dict:
-    from harness.io import atomic_write_bytes
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, content in payload["files"].items():
-        if name != "status.json":
+        if name != STATUS_JSON:
             atomic_write_bytes(run_dir / name, content)
-    atomic_write_bytes(run_dir / "status.json", payload["files"]["status.json"])  # last: done
+    atomic_write_bytes(run_dir / STATUS_JSON, payload["files"][STATUS_JSON])  # last: done
     return payload["status"]
 
 
 def _failed_status(task: RunTask, settings, message: str) -> dict:
-    from harness.io import atomic_write_json
-    from harness.runner import run_fingerprint
     status = {"variant": task.variant.name, "seed": task.seed, "status": "failed",
               "message": message, "fingerprint": run_fingerprint(settings, task.variant),
               "final": {}}
     task.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(task.run_dir / "status.json", status)
+    atomic_write_json(task.run_dir / STATUS_JSON, status)
     return status
 
 

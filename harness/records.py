@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from harness.results import STEPS_CSV, STEPS_PARTIAL
+
 COLUMNS = ("step", "metric", "value")
 
 
@@ -26,7 +28,7 @@ class StepRecords:
         self._partial = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            self._partial_path = folder / "steps.partial.csv"
+            self._partial_path = folder / STEPS_PARTIAL
             self._partial = open(self._partial_path, "w", newline="", encoding="utf-8")
             csv.writer(self._partial).writerow(COLUMNS)
             self._partial.flush()
@@ -73,7 +75,7 @@ class StepRecords:
         self._partial.close()
         self._partial = None
         if complete:
-            os.replace(self._partial_path, self.folder / "steps.csv")
+            os.replace(self._partial_path, self.folder / STEPS_CSV)
 
 
 def _tensors_to_floats(tensors: list[torch.Tensor]):

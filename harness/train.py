@@ -25,6 +25,7 @@ from harness.model.agent import AgentModel
 from harness.precision import autocast, to_fp32
 from harness.io import atomic_write_csv
 from harness.records import StepRecords
+from harness.results import HELDOUT_SCORES
 from harness.schedules import EpochSchedulers
 from harness.seeding import batch_order, bucketed_batches, derive_seed, seeded
 
@@ -201,9 +202,6 @@ def record_step(records: StepRecords, step: int, losses: dict, grad_norm: torch.
         records.add(step, "clipped", (grad_norm > clip_norm).float())
     for term in skipped:
         records.add(step, f"skipped/{term}", 1.0)
-
-
-HELDOUT_SCORES = "heldout_scores.csv"
 
 
 def score_heldout(run: Run, step: int) -> dict:

@@ -27,7 +27,7 @@ from harness.config import DEFAULT_EPOCHS, Settings          # noqa: E402
 from harness.data.prepare import prepare_data                # noqa: E402
 from harness.encoders import resolve_encoder                 # noqa: E402
 from harness.environment import cpu_model                    # noqa: E402
-from harness.runner import run_one                           # noqa: E402
+from harness.execute import run_one                         # noqa: E402
 import variants                                               # noqa: E402
 
 #: (label, file suffix, function name): cumulative time of these functions, in this order;

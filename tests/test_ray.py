@@ -15,7 +15,8 @@ from harness.data.prepare import encode_dataset
 from harness.encoders import resolve_encoder
 from harness.executors import RayExecutor, run_remote
 from harness.progress import GridProgress
-from harness.runner import RunPaths, run_grid
+from harness.results import RunPaths
+from harness.runner import run_grid
 from harness.executors import RunTask
 from harness.train import TrainSettings
 from tests.conftest import TINY_ENCODER, toy_dataset

@@ -14,7 +14,8 @@ from harness.data.prepare import encode_dataset
 from harness.design import ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.errors import HarnessInputError
-from harness.runner import run_folder_name, run_grid
+from harness.results import run_folder_name
+from harness.runner import run_grid
 from harness.train import Hooks, TrainSettings
 from tests.conftest import TINY_ENCODER, toy_dataset
 from variants.registry import Variant

@@ -11,8 +11,7 @@ import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.runner import BASELINE_SCORES, RunPaths, gather
-from harness.train import HELDOUT_SCORES
+from harness.results import BASELINE_SCORES, ERROR_TXT, HELDOUT_SCORES, RunPaths, gather
 
 
 @dataclass
@@ -89,7 +88,7 @@ def load_records(root) -> GridRecords:
     facts = {key: status.get("facts") or {} for key, status in found.statuses.items()}
     errors = {}
     for (name, seed) in found.statuses:
-        error = paths.run_dir(name, seed) / "error.txt"
+        error = paths.run_dir(name, seed) / ERROR_TXT
         if error.is_file():
             errors[(name, seed)] = error.read_text(encoding="utf-8")
     scores = {}

@@ -1,0 +1,206 @@
+"""The results layer: where a grid's records live on disk, and how they are read back.
+
+Everything that writes records (the trainer, the runner, the executors) and everything that
+reads them (the report, ``harness.compare``, the log exporters) goes through the names and
+functions here, so the layout is defined once. Nothing here imports torch or the trainer: a
+report can be rebuilt on a machine that cannot train.
+
+Output folder::
+
+    run.json                       settings, environment, versions, command, data, variants
+    baseline_scores.csv            the trivial baseline's score on each held-out step
+    summary.csv                    one row per (variant, seed): status, final metrics, cost
+    steps.csv                      every run's per-step records: variant, seed, step, metric, value
+    runs/<variant>/seed<k>/        status.json, steps.csv (steps.partial.csv while running),
+                                   heldout_scores.csv, error.txt when the run failed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import HarnessInputError
+from harness.io import atomic_write_csv, read_json
+
+# --------------------------------------------------------------------------- file names
+
+RUN_JSON = "run.json"
+SUMMARY_CSV = "summary.csv"
+STEPS_CSV = "steps.csv"                  # grid-wide, and each run's own when it finished
+STEPS_PARTIAL = "steps.partial.csv"      # a run's records while it trains
+STATUS_JSON = "status.json"
+ERROR_TXT = "error.txt"
+HELDOUT_SCORES = "heldout_scores.csv"    # each held-out step's score behind each metric
+BASELINE_SCORES = "baseline_scores.csv"  # the same for the trivial baseline, at the root
+
+#: A run in one of these states is not recomputed by the next invocation.
+FINISHED = ("ok", "diverged", "failed")
+STEP_COLUMNS = ["variant", "seed", "step", "metric", "value"]
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+=@-]{1,80}$")
+
+
+def run_folder_name(variant_name: str) -> str:
+    """A folder name for any variant name: the name itself when it is safe on every file
+    system, else a slug plus a hash, so that distinct names never share a folder."""
+    if _SAFE_NAME.match(variant_name) and variant_name not in (".", ".."):
+        return variant_name
+    slug = re.sub(r"[^A-Za-z0-9_.+=@-]+", "_", variant_name).strip("._")[:40] or "variant"
+    return f"{slug}-{hashlib.sha256(variant_name.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    def run_dir(self, variant: str, seed: int) -> Path:
+        return self.root / "runs" / run_folder_name(variant) / f"seed{seed}"
+
+    @property
+    def run_json(self) -> Path:
+        return self.root / RUN_JSON
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / SUMMARY_CSV
+
+    @property
+    def steps_csv(self) -> Path:
+        return self.root / STEPS_CSV
+
+    @property
+    def baseline_scores(self) -> Path:
+        return self.root / BASELINE_SCORES
+
+
+def run_fingerprint(settings, variant) -> str:
+    """What determines one run's numbers: the settings' fingerprint and the variant's design
+    (``settings`` and ``variant`` as the runner holds them; only these two methods are used)."""
+    text = settings.fingerprint() + repr(sorted(variant.design.to_dict().items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_status(run_dir: Path) -> dict | None:
+    path = run_dir / STATUS_JSON
+    if not path.is_file():
+        return None
+    try:
+        return read_json(path)
+    except ValueError:
+        return None      # written atomically, so only a foreign file can be unreadable
+
+
+def check_reusable(status: dict | None, fingerprint: str, where: Path) -> bool:
+    """True when a finished run with the same settings can be kept; an error when a finished
+    run was made with other settings (mixing them would compare unlike with unlike)."""
+    if not status or status.get("status") not in FINISHED:
+        return False
+    if status.get("fingerprint") != fingerprint:
+        raise HarnessInputError(
+            f"{where} holds a finished run made with different settings or design; pass "
+            "--force to recompute every run, or choose another --out")
+    return True
+
+
+def read_steps(run_dir: Path) -> pd.DataFrame | None:
+    """A run's step records: the final file, else what a running or interrupted run has
+    flushed so far (a line being written at this moment is skipped, not an error)."""
+    if (run_dir / STEPS_CSV).is_file():
+        return pd.read_csv(run_dir / STEPS_CSV)
+    partial = run_dir / STEPS_PARTIAL
+    if not partial.is_file():
+        return None
+    try:
+        steps = pd.read_csv(partial, on_bad_lines="skip")
+    except pd.errors.EmptyDataError:
+        return None
+    steps["value"] = pd.to_numeric(steps["value"], errors="coerce")
+    return steps.dropna(subset=["step"])
+
+
+# --------------------------------------------------------------------------- summary rows
+
+SUMMARY_FIRST = ["variant", "seed", "status", "message", "steps_done", "epochs_done",
+                 "diverged_at", "train_seconds"]
+
+
+def summary_row(status: dict, steps: pd.DataFrame | None) -> dict:
+    """One row of summary.csv: status, final held-out metrics, then each registered
+    instrument's summary columns (:mod:`harness.instruments.registry`)."""
+    from harness.instruments.registry import summary_columns
+    row = {k: status.get(k) for k in SUMMARY_FIRST}
+    row.update({k: v for k, v in (status.get("final") or {}).items()})
+    row.update(summary_columns(steps, status.get("facts") or {}))
+    return row
+
+
+@dataclass
+class Gathered:
+    summary: pd.DataFrame              # one row per (variant, seed), status "missing" included
+    steps: pd.DataFrame                # every run's records, long form
+    statuses: dict                     # (variant, seed) -> status.json as read
+
+
+def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
+    """Read every (variant, seed) run folder: what ``summary.csv``, ``steps.csv`` and the
+    report are built from. A run with no folder is status ``missing``; a run that was still
+    running when its process died is ``interrupted``."""
+    rows, frames, statuses = [], [], {}
+    for seed in seeds:
+        for name in variant_names:
+            run_dir = paths.run_dir(name, seed)
+            status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
+            steps = read_steps(run_dir)
+            if steps is not None and not steps.empty:
+                frames.append(steps.assign(variant=name, seed=seed)[STEP_COLUMNS])
+            rows.append(summary_row(status, steps))
+            statuses[(name, seed)] = status
+    steps_all = (pd.concat(frames, ignore_index=True) if frames
+                 else pd.DataFrame(columns=STEP_COLUMNS))
+    return Gathered(pd.DataFrame(rows), steps_all, statuses)
+
+
+def collect(paths: RunPaths, variant_names: list[str], seeds) -> tuple[pd.DataFrame,
+                                                                        pd.DataFrame]:
+    """Rebuild the grid-wide ``summary.csv`` and ``steps.csv`` from the run folders."""
+    found = gather(paths, variant_names, seeds)
+    atomic_write_csv(paths.summary_csv, found.summary)
+    atomic_write_csv(paths.steps_csv, found.steps)
+    return found.summary, found.steps
+
+
+def format_summary(summary: pd.DataFrame, baselines: dict | None = None) -> str:
+    """A plain-text table: one line per variant, means over its finished seeds."""
+    metrics = ["action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em"]
+    present = [m for m in metrics if m in summary.columns]
+    lines = []
+    header = f"{'variant':30s} {'runs':>9s} " + " ".join(f"{m:>10s}" for m in present)
+    lines.append(header)
+    lines.append("-" * len(header))
+    for variant, group in summary.groupby("variant", sort=False):
+        counts = group["status"].value_counts()
+        runs = ",".join(f"{counts[s]}{s[0]}" for s in counts.index)
+        values = " ".join(f"{_mean(group, m):>10s}" for m in present)
+        lines.append(f"{variant[:30]:30s} {runs:>9s} {values}")
+    if baselines:
+        values = " ".join(f"{_fmt(baselines.get('baseline/' + m)):>10s}" for m in present)
+        lines.append(f"{'(trivial baseline)':30s} {'':>9s} {values}")
+    lines.append("runs: o = ok, d = diverged, f = failed, m = missing; metrics: mean over ok "
+                 "runs of the final validation")
+    return "\n".join(lines)
+
+
+def _mean(group: pd.DataFrame, metric: str) -> str:
+    ok = group[group["status"] == "ok"][metric].dropna()
+    return _fmt(ok.mean()) if len(ok) else "-"
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}"
