@@ -9,8 +9,9 @@ from __future__ import annotations
 import torch
 
 from harness.losses import HEAD_WEIGHTS
+from harness.schema import HEADS
 
-TERMS = ("action", "query", "coord")
+TERMS = HEADS   # back-propagated in this order by the per-head strategy
 
 
 def single_backward(losses: dict) -> list[str]:

@@ -26,10 +26,10 @@ from harness.precision import autocast, to_fp32
 from harness.io import atomic_write_csv
 from harness.records import StepRecords
 from harness.results import HELDOUT_SCORES
+from harness.schema import LOSS_TERMS
 from harness.schedules import EpochSchedulers
 from harness.seeding import batch_order, bucketed_batches, derive_seed, seeded
 
-LOSS_TERMS = ("action", "query", "coord", "total")
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,14 @@ from harness import actions
 from harness.design import Design
 from harness.encoders import hidden_size
 from harness.model.heads import COORD_HEADS, ActionHead, QueryDecoder
+from harness.schema import HEADS, MODULE_GROUPS
 from harness.seeding import seeded
-
-HEADS = ("action", "query", "coord")
 
 #: The review's routing set and the fixed loss's mask: AitW's gesture code 4 and, as written,
 #: the non-gesture codes 5, 6, 7, 10 and 11.
 GESTURE_CODES = (4, 5, 6, 7, 10, 11)
 
 DROPOUT = 0.1
-
-#: Module groups, the unit of the gradient-norm instruments: each is the attribute of that name.
-MODULE_GROUPS = ("encoder", "post_norm", "projections", "action_head", "query_decoder",
-                 "coord_head")
 
 
 class AgentModel(nn.Module):
