@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from harness.axes import AxisRegistry
 from harness.losses import HEAD_WEIGHTS
 from harness.schema import HEADS
 
@@ -39,4 +40,7 @@ def per_head_backward(losses: dict) -> list[str]:
     return skipped
 
 
-BACKWARDS = {"single": single_backward, "per_head": per_head_backward}
+BACKWARDS = AxisRegistry("backward")
+BACKWARDS.register("single", single_backward)
+BACKWARDS.register("per_head", per_head_backward)
+BACKWARDS.check()

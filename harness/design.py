@@ -5,7 +5,8 @@ of the fix that moves an axis from the original value to the fixed one, and the 
 review it tests. Everything else is derived from this table: the ``original`` and ``fixed``
 designs, the single-axis ablations of ``variants/``, validation of user designs, and the
 report's grouping by claim. The behaviour of each value lives in exactly one module, named in
-``where``.
+``where``, which binds every value to its code through an :class:`harness.axes.AxisRegistry`
+(checked against this table when that module is imported).
 """
 
 from __future__ import annotations
@@ -59,19 +60,8 @@ AXES: dict[str, Axis] = {a.name: a for a in (
 )}
 
 
-@dataclass(frozen=True)
-class Design:
-    """One value per axis; the defaults are the original design."""
-
-    coord_head: str = AXES["coord_head"].original
-    loss: str = AXES["loss"].original
-    backward: str = AXES["backward"].original
-    routing: str = AXES["routing"].original
-    coord_units: str = AXES["coord_units"].original
-    projections: str = AXES["projections"].original
-    warmup: str = AXES["warmup"].original
-    clip_norm: float | None = AXES["clip_norm"].original
-    post_norm: bool = AXES["post_norm"].original
+class _DesignMethods:
+    """Behaviour shared by every Design; the fields come from the axis table."""
 
     def __post_init__(self):
         for axis in AXES.values():
@@ -95,9 +85,18 @@ class Design:
                 if getattr(self, a) != getattr(other, a)}
 
 
-# The field list of Design must be exactly the axis table: adding an axis touches both, and
-# this line says so at import time rather than in a confusing error later.
-assert [f.name for f in dataclasses.fields(Design)] == list(AXES), "Design fields != AXES"
+def design_class(axes: dict[str, Axis]) -> type:
+    """A frozen dataclass with one field per axis, in table order, defaulting to the original
+    design's value: adding an axis to the table adds the field."""
+    fields = [(a.name, object, dataclasses.field(default=a.original)) for a in axes.values()]
+    return dataclasses.make_dataclass(
+        "Design", fields, bases=(_DesignMethods,), frozen=True,
+        namespace={"__module__": __name__,
+                   "__doc__": "One value per axis of the axis table; the defaults are the "
+                              "original design."})
+
+
+Design = design_class(AXES)
 
 ORIGINAL = Design()
 FIXED = Design(**{a.name: a.fixed for a in AXES.values()})

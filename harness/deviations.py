@@ -39,7 +39,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "to it, and those rows get a zero output without gradient",
         "the literal code cannot train at the user's batch size; per-row routing is the "
         "review's stated intent",
-        "harness.model.agent:AgentModel.route", "3037c348d821",
+        "harness.model.agent:route_by_prediction", "4e9a67a3f07f",
         "'The review's code as written': item_routing, on each run's first batch",
         "item_routing"),
     Deviation(
@@ -69,7 +69,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "`screen_points`, registered as the variant original+normalized_points_only",
         "a box rule that compares fractions with pixels measures nothing; both readings are "
         "run and compared",
-        "harness.data.tensors:box_divisor", "581f68000ef1",
+        "harness.data.tensors:box_divisor", "66cfb9adb7ab",
         "effects table: boxes_normalized (original+normalized_coords against "
         "original+normalized_points_only)"),
     Deviation(

@@ -6,11 +6,9 @@ from __future__ import annotations
 import torch
 
 from harness import actions
-from harness.data.tensors import (EncodedSplit, boxes_to_aitw, design_divisor, design_targets,
-                                  to_aitw_yx)
+from harness.data.tensors import EncodedSplit, boxes_to_aitw, design_divisor, to_aitw_yx
 from harness.data.types import Units
-from harness.losses import LOSSES
-from harness.precision import autocast, to_fp32
+from harness.forward import forward_and_loss
 from harness.metrics import Predictions, Targets, per_step_scores, task_metrics
 
 
@@ -48,7 +46,6 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
     """Validation loss (mean over steps of the design's loss terms) and task metrics; with
     ``scores_out``, also each step's score behind each metric (``per_step_scores``)."""
     design = model.design
-    loss_fn = LOSSES[design.loss]
     was_training = model.training
     model.eval()
     sums = {"action": 0.0, "query": 0.0, "coord": 0.0, "total": 0.0}
@@ -56,10 +53,7 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
     for start in range(0, len(split), batch_size):
         index = torch.arange(start, min(start + batch_size, len(split)))
         batch = {k: v.to(device) for k, v in split.batch(index, trim_padding).items()}
-        with autocast(device, precision):
-            outputs = model(batch["input_ids"], batch["attention_mask"])
-        outputs = to_fp32(outputs)
-        losses = loss_fn(outputs, {**batch, **design_targets(batch, units, design.coord_units)})
+        outputs, losses = forward_and_loss(model, batch, units, device, precision)
         for name in sums:
             sums[name] += float(losses[name]) * len(index)
         predicted = outputs["action_logits"].argmax(dim=-1).cpu()

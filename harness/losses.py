@@ -10,10 +10,13 @@ targets are the (-1, -1) of "no point".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from harness.axes import AxisRegistry
 from harness.model.agent import GESTURE_CODES
 
 HEAD_WEIGHTS = {"action": 1.0, "query": 0.5, "coord": 2.0}
@@ -119,4 +122,30 @@ def penalty_loss(outputs: dict, targets: dict) -> dict:
             "total": weighted_total(action, query, coord)}
 
 
-LOSSES = {"penalty": penalty_loss, "standard": standard_loss}
+# --------------------------------------------------------------------------- the axis
+
+@dataclass(frozen=True)
+class DesignLoss:
+    """One value of the ``loss`` axis: the loss function and the rows whose coordinate targets
+    its coordinate term sees (what the target-range audit counts), defined together so that
+    the audit cannot disagree with the loss."""
+
+    compute: Callable[[dict, dict], dict]
+    coord_rows: Callable[[torch.Tensor], torch.Tensor]   # action codes [N] -> bool [N]
+
+    def __call__(self, outputs: dict, targets: dict) -> dict:
+        return self.compute(outputs, targets)
+
+
+def every_row(action: torch.Tensor) -> torch.Tensor:
+    return torch.ones_like(action, dtype=torch.bool)
+
+
+def gesture_rows(action: torch.Tensor) -> torch.Tensor:
+    return torch.isin(action, torch.tensor(GESTURE_CODES, device=action.device))
+
+
+LOSSES = AxisRegistry("loss")
+LOSSES.register("penalty", DesignLoss(penalty_loss, coord_rows=every_row))
+LOSSES.register("standard", DesignLoss(standard_loss, coord_rows=gesture_rows))
+LOSSES.check()

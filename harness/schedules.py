@@ -14,9 +14,18 @@ import math
 
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
+from harness.axes import AxisRegistry
+
 
 def warmup_factor(epoch: int) -> float:
     return min(1.0, epoch / 10)
+
+
+#: The ``warmup`` axis: optimizer -> the epoch-stepped warmup scheduler, or None.
+WARMUPS = AxisRegistry("warmup")
+WARMUPS.register("none", lambda optimizer: None)
+WARMUPS.register("epoch10", lambda optimizer: LambdaLR(optimizer, lr_lambda=warmup_factor))
+WARMUPS.check()
 
 
 class EpochSchedulers:
@@ -28,12 +37,7 @@ class EpochSchedulers:
         self.optimizer = optimizer
         self.plateau = ReduceLROnPlateau(optimizer)
         self.events: list[dict] = []
-        if warmup == "epoch10":
-            self.warmup = LambdaLR(optimizer, lr_lambda=warmup_factor)
-        elif warmup == "none":
-            self.warmup = None
-        else:
-            raise ValueError(f"unknown warmup {warmup!r}")
+        self.warmup = WARMUPS[warmup](optimizer)
 
     def end_epoch(self, val_loss: float, epoch: int = 0, step: int = 0) -> None:
         loss = val_loss if val_loss is not None else math.nan

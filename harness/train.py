@@ -15,14 +15,14 @@ from functools import cached_property
 
 import torch
 
+from harness.axes import AxisRegistry
 from harness.backward import BACKWARDS
-from harness.data.tensors import EncodedData, design_targets
+from harness.data.tensors import EncodedData
 from harness.design import Design
 from harness.encoders import EncoderSpec, build_encoder
 from harness.evaluation import evaluate, split_targets
-from harness.losses import LOSSES
+from harness.forward import forward_and_loss
 from harness.model.agent import AgentModel
-from harness.precision import autocast, to_fp32
 from harness.io import atomic_write_csv
 from harness.records import StepRecords
 from harness.results import HELDOUT_SCORES
@@ -123,19 +123,33 @@ class Run:
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
         """The design's forward pass (autocast when the run asks for bf16) and its loss, in
         fp32, on a batch already on the device."""
-        with autocast(self.device, self.settings.precision):
-            outputs = self.model(batch["input_ids"], batch["attention_mask"])
-        outputs = to_fp32(outputs)
-        targets = {**batch, **design_targets(batch, self.data.units, self.design.coord_units)}
-        return outputs, LOSSES[self.design.loss](outputs, targets)
+        return forward_and_loss(self.model, batch, self.data.units, self.device,
+                                self.settings.precision)
+
+
+def measure_only(parameters: list) -> torch.Tensor:
+    """No clipping: the global gradient norm, measured and recorded all the same."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+def clip_at(max_norm: float):
+    def clip(parameters: list) -> torch.Tensor:
+        return torch.nn.utils.clip_grad_norm_(parameters, max_norm=max_norm)
+    return clip
+
+
+#: The ``clip_norm`` axis: parameters -> the global gradient norm before clipping, clipping
+#: in place where the design clips.
+CLIPPING = AxisRegistry("clip_norm")
+CLIPPING.register(None, measure_only)
+CLIPPING.register(1.0, clip_at(1.0))
+CLIPPING.check()
 
 
 def clip_or_measure(parameters: list, clip_norm: float | None) -> torch.Tensor:
     """The global gradient norm before clipping; clips in place when the design clips."""
-    if clip_norm is not None:
-        return torch.nn.utils.clip_grad_norm_(parameters, max_norm=clip_norm)
-    grads = [p.grad for p in parameters if p.grad is not None]
-    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+    return CLIPPING[clip_norm](parameters)
 
 
 def weights_finite(model: torch.nn.Module) -> bool:

@@ -136,7 +136,8 @@ def test_a_finite_plateau_is_told_apart_from_nan():
 
 
 def test_unknown_warmup_is_refused():
-    with pytest.raises(ValueError, match="unknown warmup"):
+    from harness.axes import AxisMismatch
+    with pytest.raises(AxisMismatch, match="warmup='linear' has no implementation"):
         schedulers("linear")
 
 

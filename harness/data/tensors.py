@@ -3,12 +3,14 @@ data's units, the design's units (the ``coord_units`` axis) and AitW's conventio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from harness import actions
+from harness.axes import AxisRegistry
 from harness.data.types import Dataset, Units
 
 #: Length of the typed-text target and of the query decoder's greedy run (DESIGN.md section 2).
@@ -125,27 +127,47 @@ def encode_split(dataset: Dataset, tokenizer, max_length: int) -> EncodedSplit:
 
 # --------------------------------------------------------------------------- coordinate units
 
-def design_divisor(units: Units, coord_units: str) -> tuple[float, float]:
-    """What the design divides the data's (x, y) points by before the loss sees them.
+@dataclass(frozen=True)
+class CoordinateUnits:
+    """One value of the ``coord_units`` axis: what the design divides the data's (x, y)
+    points and its UI boxes by before the loss sees them (each a function of the data's
+    units giving an (x, y) divisor)."""
 
-    ``as_stored`` keeps the data's units (pixels stay pixels: the original design);
-    ``screen`` and ``screen_points`` take them to screen fractions. The review writes
-    ``/ SCREEN_SIZE``, which presumes pixel data; on data already normalized it is the
-    identity here rather than a second division.
-    """
-    if coord_units == "as_stored":
-        return (1.0, 1.0)
-    if coord_units in ("screen", "screen_points"):
-        return units.scale()
-    raise ValueError(f"unknown coord_units {coord_units!r}")
+    points: Callable[[Units], tuple[float, float]]
+    boxes: Callable[[Units], tuple[float, float]]
+
+
+def _as_stored(units: Units) -> tuple[float, float]:
+    return (1.0, 1.0)
+
+
+def _screen_fraction(units: Units) -> tuple[float, float]:
+    # The review writes ``/ SCREEN_SIZE``, which presumes pixel data; on data already
+    # normalized this is the identity rather than a second division.
+    return units.scale()
+
+
+COORD_UNITS = AxisRegistry("coord_units")
+# The original design: the data's own units (pixels stay pixels).
+COORD_UNITS.register("as_stored", CoordinateUnits(points=_as_stored, boxes=_as_stored))
+# Points and boxes as screen fractions, so the penalty loss's "inside the element" rule keeps
+# its meaning.
+COORD_UNITS.register("screen", CoordinateUnits(points=_screen_fraction, boxes=_screen_fraction))
+# The review's dataset code read literally: touch and lift divided, the boxes left in pixels
+# while the points are fractions, so that rule can never fire.
+COORD_UNITS.register("screen_points", CoordinateUnits(points=_screen_fraction,
+                                                      boxes=_as_stored))
+COORD_UNITS.check()
+
+
+def design_divisor(units: Units, coord_units: str) -> tuple[float, float]:
+    """What the design divides the data's (x, y) points by before the loss sees them."""
+    return COORD_UNITS[coord_units].points(units)
 
 
 def box_divisor(units: Units, coord_units: str) -> tuple[float, float]:
-    """What the design divides the UI boxes by. The review's dataset code divides the touch
-    and lift points only (``screen_points``, the literal reading), which leaves the boxes in
-    pixels while the points are fractions: the penalty loss's "inside the element" rule can
-    then never fire. ``screen`` divides the boxes too, so that rule keeps its meaning."""
-    return (1.0, 1.0) if coord_units == "screen_points" else design_divisor(units, coord_units)
+    """What the design divides the UI boxes by (``screen_points``: nothing, see above)."""
+    return COORD_UNITS[coord_units].boxes(units)
 
 
 def design_targets(batch: dict, units: Units, coord_units: str) -> dict[str, torch.Tensor]:

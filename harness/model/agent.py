@@ -1,8 +1,8 @@
 """The agent model assembled from a design.
 
-Axes implemented here: ``routing`` (which rows each head runs on), ``projections`` (a Linear
-per head or a shared vector) and ``post_norm`` (LayerNorm after the encoder). The coordinate
-head's axis lives in :mod:`harness.model.heads`.
+Axes implemented here, each through its registry: ``routing`` (which rows each head runs on),
+``projections`` (a Linear per head or a shared vector) and ``post_norm`` (LayerNorm after the
+encoder). The coordinate head's axis lives in :mod:`harness.model.heads`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from harness import actions
+from harness.axes import AxisRegistry
 from harness.design import Design
 from harness.encoders import hidden_size
 from harness.model.heads import COORD_HEADS, ActionHead, QueryDecoder
@@ -22,6 +23,51 @@ from harness.seeding import seeded
 GESTURE_CODES = (4, 5, 6, 7, 10, 11)
 
 DROPOUT = 0.1
+
+
+# --------------------------------------------------------------------------- post_norm
+
+POST_NORMS = AxisRegistry("post_norm")
+POST_NORMS.register(False, lambda size: nn.Identity())
+POST_NORMS.register(True, lambda size: nn.LayerNorm(size))
+POST_NORMS.check()
+
+
+# --------------------------------------------------------------------------- projections
+
+def per_head_projections(size: int, seed: int) -> nn.ModuleDict:
+    """A Linear(H, H) per head, each from its own seed (shared by every design that has it)."""
+    projections = {}
+    for head in HEADS:
+        with seeded(seed, "projection", head):
+            projections[head] = nn.Linear(size, size)
+    return nn.ModuleDict(projections)
+
+
+PROJECTIONS = AxisRegistry("projections")
+PROJECTIONS.register("shared", lambda size, seed: None)     # every head reads the same vector
+PROJECTIONS.register("per_head", per_head_projections)
+PROJECTIONS.check()
+
+
+# --------------------------------------------------------------------------- routing
+
+def route_by_prediction(action_logits: torch.Tensor):
+    """The review's ``if action_code.item() == 3 ... elif in {4, 5, 6, 7, 10, 11}`` done per
+    row, so that batches work: the literal code reads one prediction per batch and only works
+    at batch size 1. A row a head does not run for gets a zero output that carries no gradient
+    (the literal code would leave the output missing); the loss of the design is then applied
+    unchanged. Returns the rows of the query head and of the coordinate head."""
+    predicted = action_logits.detach().argmax(dim=-1)
+    gestures = torch.tensor(GESTURE_CODES, device=predicted.device)
+    return predicted == actions.TYPE, torch.isin(predicted, gestures)
+
+
+#: The ``routing`` axis: action logits -> (query rows, coordinate rows); None: every row.
+ROUTINGS = AxisRegistry("routing")
+ROUTINGS.register("all", lambda action_logits: (None, None))
+ROUTINGS.register("predicted", route_by_prediction)
+ROUTINGS.check()
 
 
 class AgentModel(nn.Module):
@@ -37,16 +83,9 @@ class AgentModel(nn.Module):
         self.design = design
         self.encoder = encoder
         size = hidden_size(encoder)
-        self.post_norm = nn.LayerNorm(size) if design.post_norm else nn.Identity()
+        self.post_norm = POST_NORMS[design.post_norm](size)
         self.dropout = nn.Dropout(DROPOUT)
-        if design.projections == "per_head":
-            projections = {}
-            for head in HEADS:
-                with seeded(seed, "projection", head):
-                    projections[head] = nn.Linear(size, size)
-            self.projections = nn.ModuleDict(projections)
-        else:
-            self.projections = None
+        self.projections = PROJECTIONS[design.projections](size, seed)
         with seeded(seed, "action_head"):
             self.action_head = ActionHead(size)
         with seeded(seed, "query_decoder"):
@@ -86,19 +125,8 @@ class AgentModel(nn.Module):
                 "coordinates": coordinates, "query_rows": query_rows, "coord_rows": coord_rows}
 
     def route(self, action_logits: torch.Tensor):
-        """Rows on which the query and coordinate heads run (None: every row).
-
-        ``predicted`` routing is the review's ``if action_code.item() == 3 ... elif in {4, 5,
-        6, 7, 10, 11}`` done per row, so that batches work: the literal code reads one
-        prediction per batch and only works at batch size 1. A row a head does not run for
-        gets a zero output that carries no gradient (the literal code would leave the output
-        missing); the loss of the design is then applied unchanged.
-        """
-        if self.design.routing == "all":
-            return None, None
-        predicted = action_logits.detach().argmax(dim=-1)
-        gestures = torch.tensor(GESTURE_CODES, device=predicted.device)
-        return predicted == actions.TYPE, torch.isin(predicted, gestures)
+        """Rows on which the query and coordinate heads run (None: every row)."""
+        return ROUTINGS[self.design.routing](action_logits)
 
 
 def _run_on_rows(head, context: torch.Tensor, rows: torch.Tensor, out_shape: tuple):

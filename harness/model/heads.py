@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from harness import actions
+from harness.axes import AxisRegistry
 
 HEAD_HIDDEN = 256   # LSTM and MLP width of both designs (the user's lstm_hidden_size)
 
@@ -83,4 +84,7 @@ class MLPCoordHead(nn.Sequential):
                          nn.Sigmoid())
 
 
-COORD_HEADS = {"lstm": LSTMCoordHead, "mlp": MLPCoordHead}
+COORD_HEADS = AxisRegistry("coord_head")
+COORD_HEADS.register("lstm", LSTMCoordHead)
+COORD_HEADS.register("mlp", MLPCoordHead)
+COORD_HEADS.check()
