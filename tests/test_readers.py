@@ -15,7 +15,7 @@ import pytest
 
 from harness import actions
 from harness.data import synthetic
-from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord, write_aitw_tfrecord
+from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord
 from harness.data.aitz import looks_like_aitz, read_aitz
 from harness.data.formats import FORMATS, detect_format, read_dataset
 from harness.data.prompts import render_prompt
@@ -23,6 +23,7 @@ from harness.data.types import NORMALIZED, Step, StepsByEpisode, Units
 from harness.data.user_json import write_user_json
 from harness.errors import DataError, HarnessInputError
 from tests.conftest import toy_dataset
+from tests.writers.aitw_tfrecord import write_aitw_tfrecord
 
 SAMPLE_DIR = Path(__file__).parent / "data" / "aitz-sample"
 SAMPLE = SAMPLE_DIR / "GOOGLE_APPS-523638528775825151.json"

@@ -23,7 +23,7 @@ boxes ``[x, y, w, h]``; the prompt is rendered from ``goal_info`` and the annota
 :func:`harness.data.prompts.render_prompt`; steps are ordered by ``step_id`` within an episode.
 
 The ``tfrecord`` package (PyPI, no TensorFlow) is an optional dependency, imported only when a
-TFRecord is actually read or written. Its ``tfrecord_iterator`` does the (gzip) framing; each
+TFRecord is actually read. Its ``tfrecord_iterator`` does the (gzip) framing; each
 record is parsed with the ``example_pb2`` it ships rather than with ``tfrecord_loader``, because
 the loader turns a one-element bytes list into a bare value and cannot read a feature that only
 some records have (``image/height``), and the reader must tell those cases apart exactly.
@@ -31,24 +31,23 @@ Known costs of ``tfrecord`` 1.14.6: for a gzip file its iterator first decompres
 file once to learn its length, then again to read it; it does not check the record CRCs (gzip's
 own CRC still guards the stream); and ``import tfrecord`` imports torch (already a dependency).
 
-The helpers :func:`yx_to_xy`, :func:`yxhw_to_xywh` and :func:`check_action` encode AitW
-conventions that the AiTZ export (:mod:`harness.data.aitz`) shares.
+The AitW conventions this reader converts from (``[y, x]`` points, ``(y, x, h, w)`` boxes, the
+action rules) live in :mod:`harness.data.aitw_conventions`, shared with the AiTZ reader. The
+writer the tests use to make TFRecords is ``tests/writers/aitw_tfrecord.py``.
 """
 
 from __future__ import annotations
 
-import gzip
 import math
-import struct
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.data.invalid import InvalidRecords
-from harness import actions
+from harness.data.aitw_conventions import check_action, yx_to_xy, yxhw_to_xywh
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Box, Dataset, Point, Step, StepsByEpisode, Units
+from harness.data.types import NORMALIZED, Box, Dataset, Step, StepsByEpisode, Units
+from harness.data.validate import (InvalidRecords, feature_floats, feature_text, feature_texts,
+                                   feature_values, one_feature_value)
 from harness.errors import DataError, HarnessInputError
 
 FORMAT_NAME = "aitw-tfrecord"
@@ -56,7 +55,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 BYTES, FLOAT, INT = "bytes_list", "float_list", "int64_list"
 
-#: Every feature the reader uses or the test writer may write, with its protobuf list type.
+#: Every feature the reader uses (and the tests' writer may write), with its protobuf list type.
 FEATURES = {
     "episode_id": BYTES,
     "step_id": INT,
@@ -73,59 +72,21 @@ FEATURES = {
     "image/width": INT,
 }
 
-_LIST_FEATURES = ("image/ui_annotations_positions", "image/ui_annotations_text",
-                  "image/ui_annotations_ui_types")
-
-
-# --------------------------------------------------------------------------- AitW conventions
-
-def yx_to_xy(yx: Sequence[float]) -> Point:
-    """AitW's ``[y, x]`` to the harness's ``(x, y)``; the ``(-1, -1)`` sentinel stays as is."""
-    y, x = yx
-    return (float(x), float(y))
-
-
-def yxhw_to_xywh(box: Sequence[float]) -> Box:
-    """AitW's ``(y, x, h, w)`` to the harness's ``[x, y, w, h]`` (same units)."""
-    y, x, h, w = box
-    return (float(x), float(y), float(w), float(h))
-
-
-def check_action(code, text: str, touch_yx, lift_yx, err, names: Mapping[str, str]) -> None:
-    """The rules every AitW-derived step obeys, checked on the source values so that errors
-    quote what the file says. ``names`` maps ``action``/``text``/``touch``/``lift`` to the
-    source's field names."""
-    if isinstance(code, bool) or not isinstance(code, int):
-        raise err(f"{names['action']} must be an integer, got {code!r}")
-    if code not in actions.USED_CODES:
-        raise err(f"{names['action']} {code} is not an action code AitW uses (expected one of "
-                  f"{list(actions.USED_CODES)}; 0, 1, 2, 8 and 9 are unused)")
-    if code == actions.TYPE and not text:
-        raise err(f"{names['text']} is empty on a TYPE step")
-    for key, yx in (("touch", touch_yx), ("lift", lift_yx)):
-        point = tuple(yx)
-        if point == actions.NO_POINT:
-            if code == actions.DUAL_POINT:
-                raise err(f"{names[key]} is [-1, -1] on a DUAL_POINT step, which needs a point")
-            continue
-        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in point):
-            raise err(f"{names[key]} {list(point)} is outside [0, 1] (normalized [y, x]; "
-                      "[-1.0, -1.0], for no gesture, is the only value allowed outside)")
-
 
 # --------------------------------------------------------------------------- the optional package
 
 def _tfrecord():
-    """The ``tfrecord`` modules, imported only now so the harness runs without them."""
+    """The ``tfrecord`` modules, imported only now so the harness runs without them. (The hint
+    says "or writing" because the tests' TFRecord writer needs the same package.)"""
     try:
         from google.protobuf.message import DecodeError
-        from tfrecord import example_pb2, reader, writer
+        from tfrecord import example_pb2, reader
     except ImportError:
         raise HarnessInputError(
             "reading or writing AitW TFRecords needs the 'tfrecord' package (no TensorFlow "
             "needed): pip install 'tfrecord'  (or, in a checkout: pip install -e '.[aitw]')"
         ) from None
-    return example_pb2, reader, writer, DecodeError
+    return example_pb2, reader, DecodeError
 
 
 # --------------------------------------------------------------------------- detection
@@ -177,7 +138,7 @@ def tfrecord_files(path: Path, must_exist: bool = True) -> list[Path]:
 def _examples(file: Path, modules):
     """``(record number, tf.train.Example)`` for each record; gzip or not, by the magic bytes
     (the AitW release is gzip; TensorFlow's own writer can do either)."""
-    example_pb2, reader, _, decode_error = modules
+    example_pb2, reader, decode_error = modules
     compression = "gzip" if _has_gzip_magic(file) else None
     n = 0
     try:
@@ -191,52 +152,10 @@ def _examples(file: Path, modules):
                                  f"({type(exc).__name__}: {exc})") from None
 
 
-def _values(features, key: str, err, optional: bool = False) -> list | None:
-    """The values of one feature, checked against its expected list type."""
-    if key not in features:
-        if optional:
-            return None
-        raise err(f"missing feature '{key}'")
-    feature = features[key]
-    kind = feature.WhichOneof("kind")
-    if kind is None:  # a feature with no list at all: an empty list
-        return []
-    if kind != FEATURES[key]:
-        raise err(f"feature '{key}' is a {kind}, expected a {FEATURES[key]}")
-    return list(getattr(feature, kind).value)
-
-
-def _one(features, key: str, err, optional: bool = False):
-    values = _values(features, key, err, optional)
-    if values is None:
-        return None
-    if len(values) != 1:
-        raise err(f"feature '{key}' must hold one value, got {len(values)}")
-    return values[0]
-
-
-def _text(value: bytes, key: str, err) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise err(f"feature '{key}' is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-
-
-def _texts(features, key: str, err) -> list[str]:
-    return [_text(v, f"{key}[{i}]", err) for i, v in enumerate(_values(features, key, err))]
-
-
-def _floats(features, key: str, n: int, err) -> list[float]:
-    values = _values(features, key, err)
-    if len(values) != n:
-        raise err(f"feature '{key}' must hold {n} floats, got {len(values)}")
-    return values
-
-
 def _boxes(features, n_texts: int, n_types: int, err) -> tuple[Box, ...]:
     """``image/ui_annotations_positions`` (N*4 flattened ``y, x, h, w``) as ``[x, y, w, h]``."""
     key = "image/ui_annotations_positions"
-    flat = _values(features, key, err)
+    flat = feature_values(features, key, FEATURES, err)
     if len(flat) % 4:
         raise err(f"feature '{key}' holds {len(flat)} floats, not a multiple of 4")
     if not len(flat) // 4 == n_texts == n_types:
@@ -253,8 +172,8 @@ def _boxes(features, n_texts: int, n_types: int, err) -> tuple[Box, ...]:
 
 
 def _screen(features, err) -> tuple[int, int] | None:
-    height = _one(features, "image/height", err, optional=True)
-    width = _one(features, "image/width", err, optional=True)
+    height = one_feature_value(features, "image/height", FEATURES, err, optional=True)
+    width = one_feature_value(features, "image/width", FEATURES, err, optional=True)
     if (height is None) != (width is None):
         raise err("only one of 'image/height' and 'image/width' is present")
     if height is None:
@@ -276,23 +195,26 @@ def parse_example(example, file: Path, record: int) -> tuple[Step, int, tuple[in
     def record_err(message):
         return DataError.at(file, f"record {record}: {message}")
 
-    episode = _text(_one(features, "episode_id", record_err), "episode_id", record_err)
-    step_id = _one(features, "step_id", record_err)
+    def one(key, err):
+        return one_feature_value(features, key, FEATURES, err)
+
+    episode = feature_text(one("episode_id", record_err), "episode_id", record_err)
+    step_id = one("step_id", record_err)
 
     def err(message):
         return DataError.at(file, message, episode=episode, step=step_id)
 
-    length = _one(features, "episode_length", err)
-    goal = _text(_one(features, "goal_info", err), "goal_info", err)
+    length = one("episode_length", err)
+    goal = feature_text(one("goal_info", err), "goal_info", err)
     if not goal.strip():
         raise err("feature 'goal_info' is empty")
-    code = _one(features, "results/action_type", err)
-    text = _text(_one(features, "results/type_action", err), "results/type_action", err)
-    touch = _floats(features, "results/yx_touch", 2, err)
-    lift = _floats(features, "results/yx_lift", 2, err)
+    code = one("results/action_type", err)
+    text = feature_text(one("results/type_action", err), "results/type_action", err)
+    touch = feature_floats(features, "results/yx_touch", 2, FEATURES, err)
+    lift = feature_floats(features, "results/yx_lift", 2, FEATURES, err)
     check_action(code, text, touch, lift, err, _NAMES)
-    texts = _texts(features, "image/ui_annotations_text", err)
-    types = _texts(features, "image/ui_annotations_ui_types", err)
+    texts = feature_texts(features, "image/ui_annotations_text", FEATURES, err)
+    types = feature_texts(features, "image/ui_annotations_ui_types", FEATURES, err)
     boxes = _boxes(features, len(texts), len(types), err)
     step = Step(episode=episode, index=int(step_id), prompt=render_prompt(goal, zip(types, texts)),
                 boxes=boxes, action_type=int(code), type_text=text,
@@ -378,51 +300,5 @@ def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None,
                    notes=notes)
 
 
-# --------------------------------------------------------------------------- writing (tests)
-
-def _datum(step: Mapping, episode: str, index: int, n_steps: int) -> dict:
-    """One step dict (AitW feature names, AitW layout) as the writer's ``{name: (value, type)}``."""
-    unknown = set(step) - set(FEATURES)
-    if unknown:
-        raise ValueError(f"not AitW feature names: {sorted(unknown)}")
-    values = {"episode_id": episode, "step_id": index, "episode_length": n_steps,
-              "results/type_action": "", **step}
-    dtypes = {BYTES: "byte", FLOAT: "float", INT: "int"}
-    datum = {}
-    for key, value in values.items():
-        if FEATURES[key] == BYTES:
-            value = ([v.encode("utf-8") for v in value] if isinstance(value, (list, tuple))
-                     else value.encode("utf-8"))
-        datum[key] = (value, dtypes[FEATURES[key]])
-    return datum
-
-
-def write_aitw_tfrecord(steps_by_episode: Mapping[str, Sequence[Mapping]], path) -> Path:
-    """Write a small GZIP TFRecord in AitW's layout. For tests and fixtures, not for data work.
-
-    ``steps_by_episode`` maps an episode id to its steps, each a dict keyed by the AitW feature
-    names of :data:`FEATURES` with values in AitW's own layout (``[y, x]`` points, flattened
-    ``(y, x, h, w)`` positions, ``str`` for bytes features). ``episode_id``, ``step_id`` (the
-    position) and ``episode_length`` are filled in unless a step gives them;
-    ``results/type_action`` defaults to ``""``.
-
-    ``tfrecord``'s ``TFRecordWriter`` writes uncompressed files only, so the framing (length
-    u64, masked crc32c, payload, masked crc32c) is written here into a gzip stream, with the
-    package's own serializer and checksum; the gzip header's time is fixed, so the bytes are
-    reproducible.
-    """
-    _, _, writer, _ = _tfrecord()
-    serialize = writer.TFRecordWriter.serialize_tf_example
-    masked_crc = writer.TFRecordWriter.masked_crc
-    path = Path(path)
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
-        for episode, steps in steps_by_episode.items():
-            for index, step in enumerate(steps):
-                record = serialize(_datum(step, episode, index, len(steps)))
-                length = struct.pack("<Q", len(record))
-                out.write(length + masked_crc(length) + record + masked_crc(record))
-    return path
-
-
-__all__ = ["read_aitw_tfrecord", "write_aitw_tfrecord", "looks_like_tfrecord", "FEATURES",
-           "yx_to_xy", "yxhw_to_xywh", "check_action"]
+__all__ = ["read_aitw_tfrecord", "looks_like_tfrecord", "tfrecord_files", "parse_example",
+           "FEATURES", "FORMAT_NAME"]

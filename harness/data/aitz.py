@@ -22,21 +22,16 @@ exactly) and boxes ``[x/W, y/H, w/W, h/H]``.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-from harness.data.aitw_tfrecord import check_action, yx_to_xy
-from harness.data.invalid import InvalidRecords
+from harness.data.aitw_conventions import check_action, yx_to_xy
 from harness.data.prompts import render_prompt
 from harness.data.types import NORMALIZED, Box, Dataset, Step, StepsByEpisode, Units
-from harness.data.user_json import checked_field, short_repr
+from harness.data.validate import (InvalidRecords, checked_field, json_list, json_strings,
+                                   list_of_numbers, parse_json, read_text)
 from harness.errors import DataError
 
 FORMAT_NAME = "aitz"
-
-#: Fields a step must have; any others (``coat_*``, image paths, ...) are not read.
-REQUIRED = ("episode_id", "step_id", "instruction", "ui_positions", "ui_text", "ui_types",
-            "result_action_type", "result_action_text", "result_touch_yx", "result_lift_yx")
 
 #: How far (pixels) a box may reach past the given screen before the size is called wrong:
 #: the export's boxes are whole pixels, so a rounding pixel is not evidence of a wrong size.
@@ -71,39 +66,10 @@ def looks_like_aitz(path) -> bool:
 
 # --------------------------------------------------------------------------- one step
 
-def _json_list(raw: dict, key: str, err) -> list:
-    """A string field that holds a JSON-encoded list (the export's way of storing lists)."""
-    text = checked_field(raw, key, str, err)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise err(f"field '{key}' is not a JSON-encoded list ({exc.msg}): {short_repr(text)}") from None
-    if not isinstance(value, list):
-        raise err(f"field '{key}' must hold a JSON list, got {type(value).__name__} "
-                  f"{short_repr(value)}")
-    return value
-
-
-def _numbers(value, n: int, what: str, err) -> list[float]:
-    if (not isinstance(value, list) or len(value) != n
-            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
-            or not all(math.isfinite(v) for v in value)):
-        raise err(f"{what} must be a list of {n} finite numbers, got {short_repr(value)}")
-    return [float(v) for v in value]
-
-
-def _strings(raw: dict, key: str, err) -> list[str]:
-    values = _json_list(raw, key, err)
-    for i, v in enumerate(values):
-        if not isinstance(v, str):
-            raise err(f"{key}[{i}] must be a string, got {short_repr(v)}")
-    return values
-
-
 def _box(value, i: int, screen: tuple[int, int], err) -> Box:
     """Pixel ``[y, x, h, w]`` to normalized ``[x/W, y/H, w/W, h/H]``; a box off the given
     screen means the screen size is wrong, which would silently rescale every box."""
-    y, x, h, w = _numbers(value, 4, f"ui_positions[{i}]", err)
+    y, x, h, w = list_of_numbers(value, 4, f"ui_positions[{i}]", err)
     width, height = screen
     if h < 0 or w < 0:
         raise err(f"ui_positions[{i}] = {value} (y, x, h, w) has a negative height or width")
@@ -133,16 +99,16 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
     goal = checked_field(raw, "instruction", str, err)
     if not goal.strip():
         raise err("field 'instruction' (the goal) is empty")
-    positions = _json_list(raw, "ui_positions", err)
-    texts = _strings(raw, "ui_text", err)
-    types = _strings(raw, "ui_types", err)
+    positions = json_list(raw, "ui_positions", err)
+    texts = json_strings(raw, "ui_text", err)
+    types = json_strings(raw, "ui_types", err)
     if not len(positions) == len(texts) == len(types):
         raise err(f"ui_positions, ui_text and ui_types differ in length: {len(positions)}, "
                   f"{len(texts)}, {len(types)}")
     code = checked_field(raw, "result_action_type", int, err)
     text = checked_field(raw, "result_action_text", str, err)
-    touch = _numbers(_json_list(raw, "result_touch_yx", err), 2, "result_touch_yx", err)
-    lift = _numbers(_json_list(raw, "result_lift_yx", err), 2, "result_lift_yx", err)
+    touch = list_of_numbers(json_list(raw, "result_touch_yx", err), 2, "result_touch_yx", err)
+    lift = list_of_numbers(json_list(raw, "result_lift_yx", err), 2, "result_lift_yx", err)
     check_action(code, text, touch, lift, err, _NAMES)
     boxes = tuple(_box(p, i, screen, err) for i, p in enumerate(positions))
     return Step(episode=episode, index=step_id, prompt=render_prompt(goal, zip(types, texts)),
@@ -153,13 +119,7 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
 # --------------------------------------------------------------------------- files and folders
 
 def _read_file(file: Path, screen: tuple[int, int], invalid: InvalidRecords) -> list[Step]:
-    try:
-        content = json.loads(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError.at(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError.at(file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                                 f"{exc.colno})") from None
+    content = parse_json(file, read_text(file))
     if not isinstance(content, list) or not content:
         raise DataError.at(file, "an AiTZ file must hold a non-empty JSON list of steps, got "
                                  f"{type(content).__name__}")

@@ -1,6 +1,6 @@
 """Which reader a data path needs, and one entry point that reads any supported format.
 
-Formats (``--data-format``):
+Formats (``--data-format``), one :class:`Reader` each in :data:`READERS`:
 
 - ``user-json``: the user's ``{episode_key: [step, ...]}`` files (:mod:`harness.data.user_json`);
   its units come from ``--units`` / ``--screen-size`` or a ``dataset.json``;
@@ -13,43 +13,76 @@ matches, rather than falling back to a default reader.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
+# Each reader's module names its format (user-json also writes its name into dataset.json).
+from harness.data.aitw_tfrecord import FORMAT_NAME as AITW_TFRECORD
 from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord, tfrecord_files
-from harness.data.invalid import InvalidRecords
+from harness.data.aitz import FORMAT_NAME as AITZ
 from harness.data.aitz import looks_like_aitz, read_aitz
 from harness.data.types import NORMALIZED, Dataset
-from harness.data.user_json import METADATA_FILE, read_metadata, read_user_json
+from harness.data.user_json import FORMAT_NAME as USER_JSON
+from harness.data.user_json import (METADATA_FILE, looks_like_user_json, read_metadata,
+                                    read_user_json)
+from harness.data.validate import InvalidRecords
 from harness.errors import DataError
 
-USER_JSON, AITZ, AITW_TFRECORD = "user-json", "aitz", "aitw-tfrecord"
-FORMATS = (USER_JSON, AITZ, AITW_TFRECORD)
+
+class Reader(NamedTuple):
+    """One supported format: how to recognise a file of it, and how to read a path in it."""
+
+    name: str
+    #: True when a file (not a folder) is in this format, judged from its content or name.
+    looks_like: Callable[[Path], bool]
+    #: ``read(path, units, screen, invalid)``: the data set at ``path`` (a file or a folder).
+    read: Callable[[Path, str | None, tuple[int, int] | None, InvalidRecords], Dataset]
+    #: The reader returns normalized data whatever the caller says, so ``--units`` may only
+    #: agree with it; False when ``--units`` is the reader's input (user-json).
+    normalized_only: bool
+
+
+READERS: dict[str, Reader] = {}
+
+
+def _reader(name: str, looks_like: Callable[[Path], bool], normalized_only: bool):
+    """Register the decorated function as the reader of format ``name``."""
+    def register(read):
+        READERS[name] = Reader(name, looks_like, read, normalized_only)
+        return read
+    return register
+
+
+# The registration order is the order of FORMATS (and of --data-format's choices).
+
+@_reader(USER_JSON, looks_like_user_json, normalized_only=False)
+def _read_user_json(path, units, screen, invalid):
+    return read_user_json(path, units, screen, invalid)
+
+
+@_reader(AITZ, looks_like_aitz, normalized_only=True)
+def _read_aitz(path, units, screen, invalid):
+    return read_aitz(path, screen, invalid)
+
+
+@_reader(AITW_TFRECORD, looks_like_tfrecord, normalized_only=True)
+def _read_aitw_tfrecord(path, units, screen, invalid):
+    return read_aitw_tfrecord(path, screen, invalid)
+
+
+FORMATS = tuple(READERS)
+
+#: The order in which a file's format is tried. TFRecords first: that test reads two bytes at
+#: most and also goes by the file's name, so a ``*.tfrecord*`` / ``*.gz`` file is a TFRecord
+#: whatever it holds; the JSON tests parse the whole file.
+DETECTION_ORDER = (AITW_TFRECORD, AITZ, USER_JSON)
 
 
 # --------------------------------------------------------------------------- detection
 
-def looks_like_user_json(path) -> bool:
-    """A JSON object whose first value is a list of steps with ``prompt`` and ``results``."""
-    try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    if not isinstance(content, dict) or not content:
-        return False
-    steps = next(iter(content.values()))
-    return (isinstance(steps, list) and bool(steps) and isinstance(steps[0], dict)
-            and "prompt" in steps[0] and "results" in steps[0])
-
-
 def _detect_file(path: Path) -> str | None:
-    if looks_like_tfrecord(path):
-        return AITW_TFRECORD
-    if looks_like_aitz(path):
-        return AITZ
-    if looks_like_user_json(path):
-        return USER_JSON
-    return None
+    return next((name for name in DETECTION_ORDER if READERS[name].looks_like(path)), None)
 
 
 def _detect_folder(path: Path) -> str:
@@ -113,21 +146,18 @@ def read_dataset(path, data_format: str | None = None, units: str | None = None,
     what AitW records state, and, for user-json, needed with pixel units."""
     path = Path(path)
     fmt = data_format or detect_format(path)
-    invalid = InvalidRecords(skip_invalid)
-    if fmt == USER_JSON:
-        dataset = read_user_json(path, units, screen, invalid)
-    elif fmt == AITZ:
-        _check_units(fmt, units, path)
-        dataset = read_aitz(path, screen, invalid)
-    elif fmt == AITW_TFRECORD:
-        _check_units(fmt, units, path)
-        dataset = read_aitw_tfrecord(path, screen, invalid)
-    else:
+    reader = READERS.get(fmt)
+    if reader is None:
         raise DataError(f"unknown data format {fmt!r}; expected one of {list(FORMATS)}")
+    if reader.normalized_only:
+        _check_units(fmt, units, path)
+    invalid = InvalidRecords(skip_invalid)
+    dataset = reader.read(path, units, screen, invalid)
     dataset.skipped_records = len(invalid.messages)
     if invalid.note():
         dataset.notes.append(invalid.note())
     return dataset
 
 
-__all__ = ["FORMATS", "detect_format", "read_dataset", "looks_like_user_json"]
+__all__ = ["FORMATS", "READERS", "Reader", "detect_format", "read_dataset",
+           "looks_like_user_json"]

@@ -1,4 +1,4 @@
-"""The user's JSON format (DESIGN.md section 1): validation, reading and writing.
+"""The user's JSON format (DESIGN.md section 1): detection, validation, reading and writing.
 
 A data set is a file, or a folder of files, each ``{episode_key: [step, ...]}``, with
 
@@ -15,12 +15,13 @@ synthetic generator); otherwise the units come from the command line. Nothing is
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from harness import actions
-from harness.data.invalid import InvalidRecords
+from harness.data.aitw_conventions import check_typed_text, check_used_code
 from harness.data.types import NORMALIZED, PIXEL, Dataset, Step, Units
+from harness.data.validate import (InvalidRecords, check_on_screen, checked_field, numbers,
+                                   parse_json, read_text)
 from harness.errors import DataError
 from harness.io import atomic_write_text
 
@@ -28,47 +29,22 @@ METADATA_FILE = "dataset.json"
 FORMAT_NAME = "user-json"
 
 
+# --------------------------------------------------------------------------- detection
+
+def looks_like_user_json(path) -> bool:
+    """A JSON object whose first value is a list of steps with ``prompt`` and ``results``."""
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(content, dict) or not content:
+        return False
+    steps = next(iter(content.values()))
+    return (isinstance(steps, list) and bool(steps) and isinstance(steps[0], dict)
+            and "prompt" in steps[0] and "results" in steps[0])
+
+
 # --------------------------------------------------------------------------- validation
-
-def _number(value, what, err) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise err(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise err(f"{what} must be finite, got {value!r}")
-    return float(value)
-
-
-def _numbers(value, n, what, err) -> tuple[float, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise err(f"{what} must be a list of {n} numbers, got {value!r}")
-    return tuple(_number(v, f"{what}[{i}]", err) for i, v in enumerate(value))
-
-
-def checked_field(record: dict, key: str, kind, err, where: str = ""):
-    """``record[key]`` when present and of ``kind`` (bools are not numbers), else ``err``."""
-    if key not in record:
-        raise err(f"missing field '{where}{key}'")
-    value = record[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise err(f"field '{where}{key}' must be {expected}, got {type(value).__name__} "
-                  f"{short_repr(value)}")
-    return value
-
-
-def short_repr(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_point(point, what, units: Units, err):
-    """A DUAL_POINT point must lie on the screen, in the data set's units."""
-    x, y = point
-    limit_x, limit_y = units.scale()
-    if not (0.0 <= x <= limit_x and 0.0 <= y <= limit_y):
-        raise err(f"{what} {list(point)} lies outside the screen "
-                  f"(x in [0, {limit_x:g}], y in [0, {limit_y:g}] for {units.describe()} data)")
-
 
 def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
     """Validate one step of the user's format and convert it; errors name file, episode, step."""
@@ -84,25 +60,24 @@ def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
     raw_boxes = checked_field(raw, "coordinates", list, err)
     boxes = []
     for i, box in enumerate(raw_boxes):
-        b = _numbers(box, 4, f"coordinates[{i}]", err)
+        b = numbers(box, 4, f"coordinates[{i}]", err)
         if b[2] < 0 or b[3] < 0:
             raise err(f"coordinates[{i}] = {list(box)} has a negative width or height")
         boxes.append(b)
     results = checked_field(raw, "results", dict, err)
     code = checked_field(results, "action_type", int, err, "results.")
-    if code not in actions.USED_CODES:
-        raise err(f"results.action_type {code} is not an action code AitW uses "
-                  f"(expected one of {list(actions.USED_CODES)}; 0, 1, 2, 8 and 9 are unused)")
+    check_used_code(code, "results.action_type", err)
     text = checked_field(results, "type_action", str, err, "results.")
-    if code == actions.TYPE and not text:
-        raise err("results.type_action is empty on a TYPE step")
-    touch = _numbers(checked_field(results, "touch_coords", list, err, "results."), 2,
-                     "results.touch_coords", err)
-    lift = _numbers(checked_field(results, "lift_coords", list, err, "results."), 2,
-                    "results.lift_coords", err)
+    check_typed_text(code, text, "results.type_action", err)
+    touch = numbers(checked_field(results, "touch_coords", list, err, "results."), 2,
+                    "results.touch_coords", err)
+    lift = numbers(checked_field(results, "lift_coords", list, err, "results."), 2,
+                   "results.lift_coords", err)
+    # Points lie on the screen, except the (-1, -1) of a step without a gesture; a DUAL_POINT
+    # step has a gesture, so even (-1, -1) is checked (and refused) there.
     for what, point in (("results.touch_coords", touch), ("results.lift_coords", lift)):
         if code == actions.DUAL_POINT or point != actions.NO_POINT:
-            _check_point(point, what, units, err)
+            check_on_screen(point, what, units, err)
     return Step(episode=str(episode), index=index, prompt=prompt, boxes=tuple(boxes),
                 action_type=code, type_text=text, touch=touch, lift=lift)
 
@@ -151,17 +126,10 @@ def data_files(path: Path) -> list[Path]:
 def read_file(file: Path, units: Units, seen_episodes: dict[str, Path],
               invalid: InvalidRecords | None = None) -> list[Step]:
     invalid = invalid or InvalidRecords(skip=False)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError.at(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(file)
     if not text.strip():
         raise DataError.at(file, "the file is empty")
-    try:
-        content = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError.at(file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                                 f"{exc.colno})") from None
+    content = parse_json(file, text)
     if not isinstance(content, dict):
         raise DataError.at(file, "expected an object {episode_key: [step, ...]}, got "
                                  f"{type(content).__name__}")
@@ -225,4 +193,5 @@ def write_user_json(dataset: Dataset, folder, episodes_per_file: int = 200) -> P
     return folder
 
 
-__all__ = ["read_user_json", "write_user_json", "parse_step", "PIXEL", "NORMALIZED"]
+__all__ = ["read_user_json", "write_user_json", "parse_step", "looks_like_user_json", "PIXEL",
+           "NORMALIZED"]
