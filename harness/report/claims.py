@@ -1,16 +1,23 @@
 """One section per claim of the review (DESIGN.md section 4): the claim, the measurement that
-answers it, and an answer worded from the numbers of this run (never written in advance)."""
+answers it, and an answer worded from the numbers of this run (never written in advance).
+
+What each section holds is declared in :data:`harness.review.CLAIMS`; :func:`build_claims` is
+the only code that assembles sections. The one thing that cannot be data is how a measurement
+is put into words, since each table is read differently: that is a sentence function per
+measurement, registered with :func:`answers`."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness import review
 from harness.design import AXES
-from harness.instruments.gradients import PAIR_NAMES
 from harness.report import analysis as A
+from harness.schema import PAIR_NAMES
 
 
 @dataclass
@@ -62,137 +69,110 @@ def _effects_rows(effects: pd.DataFrame, fixes: list[str]) -> pd.DataFrame:
     return effects[effects.fix.isin(fixes)][[c for c in cols if c in effects.columns]]
 
 
-def _add_effects(c: Claim, effects: pd.DataFrame, title: str,
-                 metrics: tuple[str, ...] = (A.PRIMARY,)) -> None:
-    """The effect of each fix that tests claim ``c`` (from the axis table, where each axis
-    names its claim): a sentence per direction and metric, and one table."""
-    fixes = [axis.fix for axis in AXES.values() if axis.claim == c.number]
-    for fix in fixes:
-        for metric in metrics:
-            c.answer += effect_sentences(effects, fix, metric)
-    c.tables.append((title, _effects_rows(effects, fixes)))
-
-
 def build_claims(measured: dict[str, pd.DataFrame], effects: pd.DataFrame) -> list[Claim]:
     """``measured``: :func:`harness.report.analysis.claim_measurements` of the records."""
-    return [claim(measured, effects) for claim in (
-        _claim_coordinate_head, _claim_gradient_flow, _claim_backward, _claim_routing,
-        _claim_units, _claim_interference, _claim_schedule)]
+    # review.CLAIMS is read at call time, not imported by name, so that the table is the one
+    # thing to change (or, in tests, to replace) for a claim to appear.
+    return [_section(declared, measured, effects) for declared in review.CLAIMS]
 
 
-def _claim_coordinate_head(measured, effects) -> Claim:
-    c = Claim(1, "LSTM coordinates are needlessly complex",
-              "Replace the autoregressive LSTM coordinate head with an MLP.")
-    _add_effects(c, effects, "Effect of the MLP head", ("tap_acc", "swipe_acc"))
+def _section(declared: review.ReviewClaim, measured: dict[str, pd.DataFrame],
+             effects: pd.DataFrame) -> Claim:
+    c = Claim(declared.number, declared.title, declared.review_says)
+    for key in declared.answered_from:
+        table = measured[key]
+        # An empty measurement says nothing; the template words the absence of any answer.
+        if not table.empty:
+            c.answer += ANSWERS[key](table)
+    c.tables += [(shown.caption, measured[shown.measurement]) for shown in declared.shown]
+    fixes = [axis.fix for axis in AXES.values() if axis.claim == declared.number]
+    for fix in fixes:
+        for metric in declared.effect_metrics or (A.PRIMARY,):
+            c.answer += effect_sentences(effects, fix, metric)
+    c.tables.append((declared.effects_caption, _effects_rows(effects, fixes)))
+    c.images += declared.images
     return c
 
 
-def _claim_gradient_flow(measured, effects) -> Claim:
-    c = Claim(2, "The custom loss blocks gradient flow",
-              "The penalty loss has non-differentiable operations that prevent gradient flow; "
-              "use standard losses.")
-    table = measured["gradient_flow"]
-    if not table.empty:
-        by_loss = table.groupby("loss")[
-            "zero coordinate gradient (share of DUAL_POINT steps)"].mean()
-        parts = [f"{loss} loss: {fmt(share)}" for loss, share in by_loss.items()]
-        c.answer.append("Share of DUAL_POINT steps whose coordinate-loss gradient is exactly "
-                        "zero at probe steps, averaged over variants: " + "; ".join(parts) + ".")
-    c.tables.append(("Gradient reaching the coordinate head", table))
-    _add_effects(c, effects, "Effect of the standard loss", ("tap_acc",))
-    return c
+# --------------------------------------------------------------------------- sentences
+
+#: measurement key of ``claim_measurements`` -> the sentences it gives, from a non-empty table.
+ANSWERS: dict[str, Callable[[pd.DataFrame], list[str]]] = {}
 
 
-def _claim_backward(measured, effects) -> Claim:
-    c = Claim(3, "Several backward passes cause gradient conflicts",
-              "Multiple backward passes cause gradient conflicts and instability; use a single "
-              "backward pass.")
-    table = measured["backward_agreement"]
-    if not table.empty:
-        worst = table["rel_diff"].max()
-        c.answer.append(
-            f"On the same weights and batch (step 0 of each of {len(table)} runs), one backward "
+def answers(measurement: str):
+    def register(sentences: Callable[[pd.DataFrame], list[str]]):
+        if measurement in ANSWERS:
+            raise ValueError(f"two sentence functions for the measurement {measurement!r}")
+        ANSWERS[measurement] = sentences
+        return sentences
+    return register
+
+
+@answers("gradient_flow")
+def _gradient_flow(table: pd.DataFrame) -> list[str]:
+    column = "zero coordinate gradient (share of DUAL_POINT steps)"
+    by_loss = table.groupby("loss")[column].mean()
+    parts = [f"{loss} loss: {fmt(share)}" for loss, share in by_loss.items()]
+    return ["Share of DUAL_POINT steps whose coordinate-loss gradient is exactly zero at probe "
+            "steps, averaged over variants: " + "; ".join(parts) + "."]
+
+
+@answers("backward_agreement")
+def _backward_agreement(table: pd.DataFrame) -> list[str]:
+    worst, largest = table["rel_diff"].max(), table["max_abs_diff"].max()
+    return [f"On the same weights and batch (step 0 of each of {len(table)} runs), one backward "
             f"of the weighted total and the sum of the per-head backward passes differ by at most "
-            f"{fmt(worst)} relative (largest single difference {fmt(table['max_abs_diff'].max())}): "
+            f"{fmt(worst)} relative (largest single difference {fmt(largest)}): "
             + ("they compute the same gradient up to float rounding, so the number of backward "
                "passes cannot create conflicts between heads." if worst < 1e-4 else
-               "they do not agree; see the table."))
-    skipped = measured["nonfinite"]
-    if not skipped.empty and (skipped.consequence == "skipped").any():
-        c.answer.append(
-            "Where a head's loss is not finite, the per-head loop skips its backward: that head's "
+               "they do not agree; see the table.")]
+
+
+@answers("nonfinite")
+def _nonfinite(table: pd.DataFrame) -> list[str]:
+    if not (table.consequence == "skipped").any():
+        return []
+    return ["Where a head's loss is not finite, the per-head loop skips its backward: that head's "
             "parameters then have no gradient at all (not a zero gradient), so AdamW leaves them "
             "untouched that step, where one backward would still apply momentum and weight "
-            "decay. This, not a conflict, is the behavioural difference between the two.")
-    c.tables.append(("Backward agreement (step 0)", table))
-    _add_effects(c, effects, "Effect of a single backward")
-    return c
+            "decay. This, not a conflict, is the behavioural difference between the two."]
 
 
-def _claim_routing(measured, effects) -> Claim:
-    c = Claim(4, "Outputs for all actions add noise",
-              "Run the query head only for predicted TYPE and the coordinate head only for "
-              "predicted gesture codes.")
-    table = measured["routing"]
-    if not table.empty:
-        c.answer.append(
-            f"With routing, the query head ran on {fmt(table.iloc[:, 1].mean())} and the "
-            f"coordinate head on {fmt(table.iloc[:, 2].mean())} of training rows on average.")
-    c.tables.append(("Rows each head ran on", table))
-    _add_effects(c, effects, "Effect of routing")
-    return c
+@answers("routing")
+def _routing(table: pd.DataFrame) -> list[str]:
+    return [f"With routing, the query head ran on {fmt(table.iloc[:, 1].mean())} and the "
+            f"coordinate head on {fmt(table.iloc[:, 2].mean())} of training rows on average."]
 
 
-def _claim_units(measured, effects) -> Claim:
-    c = Claim(5, "Unnormalized coordinates make the sigmoid ineffective",
-              "Divide coordinates by the screen size.")
-    table = measured["target_range"]
-    if not table.empty:
-        for units, group in table.groupby("coord_units"):
-            c.answer.append(
-                f"coord_units={units}: {fmt(group.iloc[0]['DUAL_POINT targets outside (0, 1)'])} "
-                f"of DUAL_POINT targets lie outside the sigmoid's (0, 1) range (largest target "
-                f"{fmt(group.iloc[0]['DUAL_POINT target max'])}); among all targets the loss sees, "
-                f"{fmt(group['targets outside (0, 1) among those the loss sees'].max())} at most "
-                f"(the (-1, -1) of non-gesture steps is out of range in any units).")
-    c.tables.append(("Target-range audit", table))
-    _add_effects(c, effects, "Effect of normalized coordinates", ("tap_acc",))
-    return c
+@answers("target_range")
+def _target_range(table: pd.DataFrame) -> list[str]:
+    return [f"coord_units={units}: {fmt(group.iloc[0]['DUAL_POINT targets outside (0, 1)'])} "
+            f"of DUAL_POINT targets lie outside the sigmoid's (0, 1) range (largest target "
+            f"{fmt(group.iloc[0]['DUAL_POINT target max'])}); among all targets the loss sees, "
+            f"{fmt(group['targets outside (0, 1) among those the loss sees'].max())} at most "
+            f"(the (-1, -1) of non-gesture steps is out of range in any units)."
+            for units, group in table.groupby("coord_units")]
 
 
-def _claim_interference(measured, effects) -> Claim:
-    c = Claim(6, "Shared features interfere",
-              "All heads share the same encoder output; add a separate projection per head.")
-    table = measured["head_conflict"]
-    if not table.empty:
-        rates = {p: table[f"conflict rate {p}"].mean() for p in PAIR_NAMES}
-        cos = {p: table[f"cosine {p}"].mean() for p in rates}
-        c.answer.append(
-            "Heads' gradients on the shared encoder, mean over variants and probe steps: " +
+@answers("head_conflict")
+def _head_conflict(table: pd.DataFrame) -> list[str]:
+    rates = {p: table[f"conflict rate {p}"].mean() for p in PAIR_NAMES}
+    cos = {p: table[f"cosine {p}"].mean() for p in rates}
+    return ["Heads' gradients on the shared encoder, mean over variants and probe steps: " +
             "; ".join(f"{p}: cosine {fmt(cos[p])}, conflicting (cosine < 0) on {fmt(rates[p])} "
-                      "of probes" for p in rates) + ".")
-    c.tables.append(("Head-gradient cosine and conflict rate", table))
-    _add_effects(c, effects, "Effect of per-head projections")
-    c.images.append("head_cosine")
-    return c
+                      "of probes" for p in rates) + "."]
 
 
-def _claim_schedule(measured, effects) -> Claim:
-    c = Claim(7, "Warmup, clipping and LayerNorm",
-              "Add a 10-epoch warmup (LambdaLR stepped per epoch), gradient clipping at 1.0 and a "
-              "LayerNorm after the encoder.")
-    spans = measured["zero_lr_spans"]
-    if not spans.empty:
-        c.answer.append(
-            f"The per-epoch warmup holds the learning rate at exactly 0 for its first epoch: "
+@answers("zero_lr_spans")
+def _zero_lr_spans(spans: pd.DataFrame) -> list[str]:
+    return [f"The per-epoch warmup holds the learning rate at exactly 0 for its first epoch: "
             f"{int(spans['steps'].median())} steps, {fmt(spans['share of run'].median())} of each "
-            f"such run here; it reaches the full rate only after 10 epochs.")
-    clips = measured["clipping"]
-    if not clips.empty:
-        rate = clips[clips.clip_norm.notna()]["share of steps clipped"].mean()
-        c.answer.append(f"Both designs already clip at 1.0; it changed the gradient on "
-                        f"{fmt(rate)} of steps on average.")
-    c.tables.append(("Clipping", clips))
-    _add_effects(c, effects, "Effects of warmup, clipping and LayerNorm")
-    c.images.append("lr")
-    return c
+            f"such run here; it reaches the full rate only after 10 epochs."]
+
+
+@answers("clipping")
+def _clipping(clips: pd.DataFrame) -> list[str]:
+    rate = clips[clips.clip_norm.notna()]["share of steps clipped"].mean()
+    return [f"Both designs already clip at 1.0; it changed the gradient on {fmt(rate)} of steps "
+            f"on average."]
