@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.config import DEFAULT_EPOCHS, QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
-from harness.precision import PRECISIONS
+from harness.schema import PRECISIONS
 from harness.report.stats import DEFAULT_MARGIN
 from harness.errors import HarnessInputError
 from harness.executors import EXECUTORS
@@ -268,7 +268,7 @@ def main(argv=None) -> int:
 
 def _main(args) -> int:
     import variants
-    from harness.data.prepare import load_dataset, prepare_data
+    from harness.prepare import load_dataset, prepare_data
     from harness.data.user_json import write_user_json
     from harness.encoders import resolve_encoder
     from harness.environment import resolve_device

@@ -63,17 +63,19 @@ AXES: dict[str, Axis] = {a.name: a for a in (
 class _DesignMethods:
     """Behaviour shared by every Design; the fields come from the axis table."""
 
+    _axes: dict = {}     # the table the class was made from (set by design_class)
+
     def __post_init__(self):
-        for axis in AXES.values():
+        for axis in self._axes.values():
             value = getattr(self, axis.name)
             if value not in axis.choices:
                 raise VariantError(f"design axis {axis.name!r} has no value {value!r}; "
                                    f"choices: {list(axis.choices)}")
 
     def replace(self, **changes) -> "Design":
-        unknown = sorted(set(changes) - set(AXES))
+        unknown = sorted(set(changes) - set(self._axes))
         if unknown:
-            raise VariantError(f"unknown design axis {unknown[0]!r}; axes: {list(AXES)}")
+            raise VariantError(f"unknown design axis {unknown[0]!r}; axes: {list(self._axes)}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -81,7 +83,7 @@ class _DesignMethods:
 
     def differences(self, other: "Design") -> dict[str, tuple]:
         """Axes on which two designs differ: {axis: (self value, other value)}."""
-        return {a: (getattr(self, a), getattr(other, a)) for a in AXES
+        return {a: (getattr(self, a), getattr(other, a)) for a in self._axes
                 if getattr(self, a) != getattr(other, a)}
 
 
@@ -91,7 +93,7 @@ def design_class(axes: dict[str, Axis]) -> type:
     fields = [(a.name, object, dataclasses.field(default=a.original)) for a in axes.values()]
     return dataclasses.make_dataclass(
         "Design", fields, bases=(_DesignMethods,), frozen=True,
-        namespace={"__module__": __name__,
+        namespace={"__module__": __name__, "_axes": dict(axes),
                    "__doc__": "One value per axis of the axis table; the defaults are the "
                               "original design."})
 

@@ -14,7 +14,7 @@ import torch
 from harness.config import Settings
 from harness.data.tensors import EncodedData
 from harness.encoders import resolve_encoder
-from harness.instruments import Instruments
+from harness.instruments.suite import Instruments
 from harness.io import atomic_write_json
 from harness.records import StepRecords
 from harness.results import ERROR_TXT, STATUS_JSON, run_fingerprint

@@ -7,7 +7,7 @@ import contextlib
 
 import torch
 
-PRECISIONS = ("fp32", "bf16")
+from harness.schema import PRECISIONS
 
 
 def autocast(device: torch.device, precision: str):
@@ -22,10 +22,3 @@ def to_fp32(outputs: dict) -> dict:
     """Floating outputs back to fp32 before the loss; masks and indices untouched."""
     return {k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
             for k, v in outputs.items()}
-
-
-def describe(precision: str) -> str:
-    if precision == "bf16":
-        return "bf16 autocast for the forward pass (matmuls and attention in bfloat16), " \
-               "loss and optimizer state in fp32"
-    return "fp32 throughout"

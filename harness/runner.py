@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from harness.config import Settings
-from harness.data.prepare import prepare_data
+from harness.prepare import prepare_data
 from harness.data.tensors import EncodedData
 from harness.encoders import resolve_encoder
 from harness.environment import command_line, describe_environment

@@ -50,3 +50,17 @@ def val_key(metric: str) -> str:
 
 def heldout_key(metric: str) -> str:
     return f"heldout/{metric}"
+
+
+# --------------------------------------------------------------------------- run settings
+
+#: Values of the ``precision`` run setting (implemented in :mod:`harness.precision`).
+PRECISIONS = ("fp32", "bf16")
+
+
+def describe_precision(precision: str) -> str:
+    """How a run's ``precision`` setting computes, in words (run.json -> report)."""
+    if precision == "bf16":
+        return "bf16 autocast for the forward pass (matmuls and attention in bfloat16), " \
+               "loss and optimizer state in fp32"
+    return "fp32 throughout"

@@ -32,11 +32,12 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.config import DataSettings  # noqa: E402
-from harness.data.prepare import prepare_data  # noqa: E402
+from harness.prepare import prepare_data  # noqa: E402
 from harness.data.tensors import EncodedData, design_targets  # noqa: E402
 from harness.design import FIXED, ORIGINAL  # noqa: E402
 from harness.encoders import resolve_encoder  # noqa: E402
-from harness.instruments import InstrumentSettings, Instruments  # noqa: E402
+from harness.instruments import InstrumentSettings  # noqa: E402
+from harness.instruments.suite import Instruments  # noqa: E402
 from harness.instruments.throughput import count_flops, peak_flops  # noqa: E402
 from harness.losses import standard_loss  # noqa: E402
 from harness.precision import autocast, to_fp32  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.cli import resolve_epochs                      # noqa: E402
 from harness.config import DEFAULT_EPOCHS, Settings          # noqa: E402
-from harness.data.prepare import prepare_data                # noqa: E402
+from harness.prepare import prepare_data                # noqa: E402
 from harness.encoders import resolve_encoder                 # noqa: E402
 from harness.environment import cpu_model                    # noqa: E402
 from harness.execute import run_one                         # noqa: E402
@@ -39,9 +39,9 @@ PARTS = [
     ("optimizer step", "torch/optim/optimizer.py", "wrapper"),
     ("validation at epoch ends", "harness/train.py", "validate"),
     ("held-out scoring at the end", "harness/train.py", "score_heldout"),
-    ("probes (per-head gradients)", "harness/instruments/suite.py", "_probe"),
-    ("per-step gradient norms", "harness/instruments/suite.py", "after_backward"),
-    ("FLOP count (once)", "harness/instruments/suite.py", "_count_flops"),
+    ("probes (per-head gradients)", "harness/instruments/suite.py", "probe"),
+    ("per-step gradient norms", "harness/instruments/grad_norms/hooks.py", "after_backward"),
+    ("FLOP count (once)", "harness/instruments/cost/hooks.py", "count_step_flops"),
     ("target-range audit (once)", "harness/instruments/audit.py", "target_range_audit"),
     ("records: flush and write", "harness/train.py", "flush_records"),
 ]

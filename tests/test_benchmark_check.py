@@ -10,10 +10,11 @@ import torch
 
 from harness.benchmarking import check_ratios, compare_steps, load_bounds, ratio_table
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import FIXED
 from harness.encoders import resolve_encoder
-from harness.instruments import InstrumentSettings, Instruments
+from harness.instruments import InstrumentSettings
+from harness.instruments.suite import Instruments
 from harness.records import StepRecords
 from harness.train import Hooks, TrainSettings, start_run, train_step
 from tests.conftest import TINY_ENCODER, toy_dataset

@@ -69,7 +69,7 @@ def test_the_same_grid_twice_gives_identical_records(tmp_path):
     from harness.runner import run_grid
     import variants
     from tests.conftest import TINY_ENCODER, toy_dataset
-    from harness.data.prepare import encode_dataset
+    from harness.prepare import encode_dataset
     from harness.encoders import resolve_encoder
     settings = Settings(data=DataSettings(vocab_size=200, max_length=32),
                         train=TrainSettings(steps=6, batch_size=8), encoder=TINY_ENCODER,

@@ -8,7 +8,7 @@ import torch
 from transformers import BertConfig, BertModel
 
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import FIXED
 from harness.encoders import resolve_encoder
 from harness.errors import HarnessInputError

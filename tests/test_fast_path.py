@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.records import StepRecords

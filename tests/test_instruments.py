@@ -8,12 +8,14 @@ import pytest
 import torch
 
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder
-from harness.instruments import InstrumentSettings, Instruments
+from harness.instruments import InstrumentSettings
+from harness.instruments.cost import mfu
 from harness.instruments.gradients import cosine, flat, group_norms, head_conflict, head_gradients
-from harness.instruments.throughput import count_flops, device_key, mfu, peak_flops
+from harness.instruments.suite import Instruments
+from harness.instruments.throughput import count_flops, device_key, peak_flops
 from harness.losses import weighted_total
 from harness.records import StepRecords
 from harness.train import Hooks, HookChain, TrainSettings, train

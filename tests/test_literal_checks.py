@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.instruments.literal import NOT_RUN, RAISED, RAN, literal_checks

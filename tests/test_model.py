@@ -9,7 +9,7 @@ import torch
 
 import variants
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.data.tensors import design_targets
 from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder

@@ -11,7 +11,7 @@ import pytest
 
 import variants
 from harness.config import DataSettings, Settings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.encoders import resolve_encoder
 from harness.executors import RayExecutor, run_remote
 from harness.progress import GridProgress

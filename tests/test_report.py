@@ -13,7 +13,7 @@ import pytest
 
 import variants
 from harness.config import DataSettings, Settings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.report import build_report

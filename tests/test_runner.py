@@ -10,7 +10,7 @@ import torch
 
 import variants
 from harness.config import DataSettings, Settings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.design import ORIGINAL
 from harness.encoders import resolve_encoder
 from harness.errors import HarnessInputError

@@ -15,7 +15,7 @@ import torch
 import variants
 from harness import actions
 from harness.config import DataSettings, Settings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.encoders import resolve_encoder
 from harness.report import build_report
 from harness.runner import run_grid

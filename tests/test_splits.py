@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from harness.config import DataSettings
-from harness.data.prepare import encode_dataset
+from harness.prepare import encode_dataset
 from harness.data.tensors import QUERY_LEN, query_steps_for
 from harness.encoders import resolve_encoder
 from harness.errors import DataError

@@ -8,7 +8,7 @@ import torch
 from harness import actions
 from harness.data.tensors import EncodedSplit, design_targets
 from harness.data.types import Units
-from harness.model.agent import GESTURE_CODES
+from harness.losses import LOSSES
 
 
 def target_range_audit(split: EncodedSplit, units: Units, coord_units: str, loss: str) -> dict:
@@ -20,8 +20,8 @@ def target_range_audit(split: EncodedSplit, units: Units, coord_units: str, loss
     values = torch.cat([targets["touch"], targets["lift"]], dim=1)       # [N, 4]
     outside = (values < 0) | (values > 1)
     dual_point = split.action == actions.DUAL_POINT
-    in_scope = (torch.ones_like(dual_point) if loss == "penalty"
-                else torch.isin(split.action, torch.tensor(GESTURE_CODES)))
+    # the rows the loss itself declares its coordinate term sees, so the two cannot disagree
+    in_scope = LOSSES[loss].coord_rows(split.action)
     share = lambda rows: float(outside[rows].float().mean()) if bool(rows.any()) else float("nan")
     return {
         "loss_scope_steps": int(in_scope.sum()),

@@ -1,18 +1,16 @@
 """Gradient measurements: norms per module group, per-head gradients on the shared encoder,
-their cosine (PCGrad's conflict: cosine < 0), and one-backward against per-head agreement."""
+their cosine (PCGrad's conflict: cosine < 0), one-backward against per-head agreement, and
+the coordinate loss's zero gradients. The instruments that attach them: ``grad_norms``,
+``head_gradients``, ``gradient_flow`` (:mod:`harness.instruments.registry`)."""
 
 from __future__ import annotations
-
-import itertools
 
 import torch
 
 from harness.backward import TERMS
+from harness.instruments.head_gradients import conflict_key, cosine_key, shared_norm_key
 from harness.losses import HEAD_WEIGHTS
-
-#: The pairs of heads compared at probe steps, as named in the records ("action-query", ...).
-HEAD_PAIRS = tuple(itertools.combinations(TERMS, 2))
-PAIR_NAMES = tuple(f"{a}-{b}" for a, b in HEAD_PAIRS)
+from harness.schema import HEAD_PAIRS, PAIR_NAMES
 
 
 def group_norms(groups: dict[str, list[torch.nn.Parameter]]) -> dict[str, torch.Tensor]:
@@ -64,11 +62,11 @@ def head_conflict(head_grads: dict[str, list[torch.Tensor]], n_shared: int) -> d
     """Norms of each head's gradient on the first ``n_shared`` parameters (the shared trunk)
     and the pairwise cosines between heads, with PCGrad's conflict flag (cosine < 0)."""
     shared = {term: flat(g[:n_shared]) for term, g in head_grads.items()}
-    out = {f"probe/shared_grad_norm/{t}": torch.linalg.vector_norm(v) for t, v in shared.items()}
-    for a, b in HEAD_PAIRS:
+    out = {shared_norm_key(t): torch.linalg.vector_norm(v) for t, v in shared.items()}
+    for (a, b), pair in zip(HEAD_PAIRS, PAIR_NAMES):
         cos = cosine(shared[a], shared[b])
-        out[f"probe/cosine/{a}-{b}"] = cos
-        out[f"probe/conflict/{a}-{b}"] = (cos < 0).float() if not bool(torch.isnan(cos)) \
+        out[cosine_key(pair)] = cos
+        out[conflict_key(pair)] = (cos < 0).float() if not bool(torch.isnan(cos)) \
             else torch.tensor(float("nan"))
     return out
 

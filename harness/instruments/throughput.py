@@ -1,8 +1,9 @@
-"""Step time, samples/s, tokens/s, peak memory, FLOPs per step and MFU.
+"""Timing, FLOP counting, peak memory and the devices' peak FLOP/s: the primitives of the cost
+instrument (:mod:`harness.instruments.cost`), also used by the benchmarks and scripts.
 
 Timing on CUDA uses events read at flush time, so the step is never forced to synchronise.
-FLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` on one step; MFU is reported only
-against a known peak for the device and dtype (Lightning's convention: None otherwise).
+FLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` on one step; the peaks are those
+MFU is reported against, only for a known device and dtype.
 """
 
 from __future__ import annotations
@@ -49,12 +50,6 @@ def peak_flops(device: torch.device, precision: str) -> float | None:
     if precision == "fp32" and torch.backends.cuda.matmul.allow_tf32:
         precision = "tf32"
     return PEAK_FLOPS[key].get(precision)
-
-
-def mfu(flops_per_step: float | None, step_seconds: float | None, peak: float | None):
-    if not flops_per_step or not step_seconds or not peak:
-        return None
-    return flops_per_step / step_seconds / peak
 
 
 def count_flops(fn) -> int:

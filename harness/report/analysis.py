@@ -1,5 +1,7 @@
 """From records to the report's tables: per-variant summary with intervals, the effect of each
-fix in both directions, the measurements behind each claim of the review, and anomalies.
+fix in both directions, the measurements behind each claim of the review, and anomalies. The
+instruments' own tables are declared with them (:mod:`harness.instruments.registry`); this
+module gathers them with those of the training loop's records.
 
 Every function is a pure function of :class:`~harness.report.load.GridRecords`.
 """
@@ -14,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from harness.design import AXES
-from harness.instruments.gradients import PAIR_NAMES
+from harness.instruments import registry
 from harness.report.load import GridRecords
 from harness.report.stats import (DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
                                    estimate, paired_per_step, proportion_var, seeds_needed,
                                    verdict)
+from harness.schema import GRAD_NORM, LR
 
 PRIMARY = "step_acc"
 #: Final validation metrics shown in the summary and effect tables, with their labels.
@@ -250,88 +253,11 @@ def flops_by_variant(records: GridRecords) -> pd.Series:
     return flops.groupby("variant", sort=False)["value"].median().rename("FLOPs per step")
 
 
-def agreement_table(records: GridRecords) -> pd.DataFrame:
-    """One backward of the total against the sum of per-head backward passes, same weights and
-    batch (step 0 of every run)."""
-    rows = []
-    for (variant, seed), facts in records.facts.items():
-        a = facts.get("backward_agreement")
-        if a:
-            rows.append({"variant": variant, "seed": seed, "backward": records.design(variant)["backward"],
-                         "max_abs_diff": a["max_abs_diff"], "rel_diff": a["rel_diff"],
-                         "single_norm": a["single_norm"], "per_head_norm": a["per_head_norm"]})
-    return pd.DataFrame(rows)
-
-
-def conflict_table(records: GridRecords) -> pd.DataFrame:
-    """Per variant: mean cosine of each pair of heads' gradients on the shared encoder and the
-    share of probes where they conflict (cosine < 0)."""
-    rows = []
-    for variant in records.variant_names():
-        row = {"variant": variant}
-        for pair in PAIR_NAMES:
-            cos = records.step_values(variant, f"probe/cosine/{pair}")["value"]
-            conflict = records.step_values(variant, f"probe/conflict/{pair}")["value"]
-            row[f"cosine {pair}"] = float(cos.mean()) if len(cos.dropna()) else math.nan
-            row[f"conflict rate {pair}"] = (float(conflict.dropna().mean())
-                                            if len(conflict.dropna()) else math.nan)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def gradient_flow_table(records: GridRecords) -> pd.DataFrame:
-    """Claim 2: how much gradient reaches the coordinate head, and how often exactly none."""
-    rows = []
-    for variant in records.variant_names():
-        design = records.design(variant)
-        runs = records.runs(variant)
-        coord = records.step_values(variant, "grad_norm/coord_head")["value"]
-        rows.append({
-            "variant": variant, "loss": design["loss"], "coord_units": design["coord_units"],
-            "zero coordinate gradient (share of DUAL_POINT steps)":
-                float(_column(runs, "coord_grad_zero_share").mean()),
-            "coordinate head gradient norm (median)": float(coord.median()) if len(coord) else math.nan,
-            "tap accuracy": float(_column(runs[runs.status == "ok"], "tap_acc").mean()),
-        })
-    return pd.DataFrame(rows)
-
-
-def target_range_table(records: GridRecords) -> pd.DataFrame:
-    rows = []
-    for variant in records.variant_names():
-        audits = [f.get("target_range_audit") for (v, _), f in records.facts.items()
-                  if v == variant and f.get("target_range_audit")]
-        if not audits:
-            continue
-        a = audits[0]           # a property of data and design: the same for every seed
-        design = records.design(variant)
-        rows.append({"variant": variant, "coord_units": design["coord_units"],
-                     "loss": design["loss"],
-                     "DUAL_POINT targets outside (0, 1)": a["dual_point_targets_outside_range"],
-                     "targets outside (0, 1) among those the loss sees":
-                         a["targets_outside_range_in_loss_scope"],
-                     "non-gesture steps in the loss": a["loss_scope_non_dual_point_steps"],
-                     "DUAL_POINT target max": a["dual_point_target_max"]})
-    return pd.DataFrame(rows)
-
-
-def routing_table(records: GridRecords) -> pd.DataFrame:
-    rows = []
-    for variant in records.variant_names():
-        if records.design(variant)["routing"] != "predicted":
-            continue
-        q = records.step_values(variant, "routing/query_rows")["value"]
-        c = records.step_values(variant, "routing/coord_rows")["value"]
-        rows.append({"variant": variant, "query head rows (mean share)": float(q.mean()),
-                     "coordinate head rows (mean share)": float(c.mean())})
-    return pd.DataFrame(rows)
-
-
 def clip_table(records: GridRecords) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
         runs = records.runs(variant)
-        norm = records.step_values(variant, "grad_norm")["value"]
+        norm = records.step_values(variant, GRAD_NORM)["value"]
         rows.append({"variant": variant, "clip_norm": records.design(variant)["clip_norm"],
                      "share of steps clipped": float(_column(runs, "clip_rate").mean()),
                      "global gradient norm (median, before clipping)":
@@ -339,59 +265,7 @@ def clip_table(records: GridRecords) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
-    """The measurements the claims are answered from, computed once for both the claim
-    sections and the CSV tables (keys are the tables' file names without ``.csv``)."""
-    return {"backward_agreement": agreement_table(records),
-            "head_conflict": conflict_table(records),
-            "gradient_flow": gradient_flow_table(records),
-            "target_range": target_range_table(records),
-            "routing": routing_table(records), "clipping": clip_table(records),
-            "nonfinite": nonfinite_table(records), "zero_lr_spans": zero_lr_spans(records),
-            "scheduler_events": scheduler_events_table(records),
-            "literal_checks": literal_checks_table(records)}
-
-
 # --------------------------------------------------------------------------- anomalies
-
-def nonfinite_table(records: GridRecords) -> pd.DataFrame:
-    rows = []
-    for (variant, seed), facts in records.facts.items():
-        for key, count in (facts.get("nonfinite_counts") or {}).items():
-            term, consequence = key.split(":")
-            steps = [e["step"] for e in facts.get("nonfinite_events", [])
-                     if e["term"] == term and e["consequence"] == consequence]
-            rows.append({"variant": variant, "seed": seed, "loss term": term,
-                         "consequence": consequence, "count": count,
-                         "first steps": ", ".join(map(str, steps[:8]))
-                                        + (" ..." if len(steps) > 8 else "")})
-    return pd.DataFrame(rows)
-
-
-def literal_checks_table(records: GridRecords) -> pd.DataFrame:
-    """The review's adapted snippets run as written on each run's first batch: per snippet,
-    its outcome over the runs, the first message, and what the harness does instead."""
-    from harness.deviations import DEVIATIONS
-    by_check = {row.check: row for row in DEVIATIONS if row.check}
-    seen: dict[str, list[dict]] = {}
-    for (variant, seed), facts in records.facts.items():
-        for name, result in (facts.get("literal_checks") or {}).items():
-            seen.setdefault(name, []).append(result)
-    rows = []
-    for name, results in seen.items():
-        outcomes = pd.Series([r["outcome"] for r in results]).value_counts()
-        first = next((r for r in results if r.get("error")), results[0])
-        row = by_check.get(name)
-        rows.append({
-            "snippet": name, "the review's code": first.get("code", ""),
-            "outcome here": "; ".join(f"{o} in {n} of {len(results)} runs"
-                                      for o, n in outcomes.items()),
-            "message": first.get("error") or first.get("detail", ""),
-            "batch size": first.get("batch_size"), "device": first.get("device"),
-            "what the harness does instead": row.harness if row else "",
-            "why": row.why if row else ""})
-    return pd.DataFrame(rows)
-
 
 def deviations_table() -> pd.DataFrame:
     from harness.deviations import DEVIATIONS
@@ -422,7 +296,7 @@ def failed_runs(records: GridRecords) -> pd.DataFrame:
 def zero_lr_spans(records: GridRecords) -> pd.DataFrame:
     """Spans of consecutive steps at learning rate 0 (the per-epoch warmup's first epoch)."""
     rows = []
-    for (variant, seed), frame in records.metric("lr").groupby(["variant", "seed"], sort=False):
+    for (variant, seed), frame in records.metric(LR).groupby(["variant", "seed"], sort=False):
         steps = frame.sort_values("step")
         zero = steps[steps.value == 0].step.to_numpy()
         if len(zero):
@@ -436,13 +310,20 @@ def zero_lr_spans(records: GridRecords) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def zero_gradient_groups(records: GridRecords) -> pd.DataFrame:
-    """Module groups whose gradient norm was exactly zero on most steps of a run."""
-    rows = []
-    frame = records.steps[records.steps.metric.str.startswith("grad_norm/")]
-    for (variant, seed, metric), g in frame.groupby(["variant", "seed", "metric"], sort=False):
-        share = float((g.value == 0).mean())
-        if share >= 0.5:
-            rows.append({"variant": variant, "seed": seed, "group": metric.split("/", 1)[1],
-                         "share of steps with zero gradient": share})
-    return pd.DataFrame(rows)
+#: Tables of the training loop's own records and facts; every other measurement table is an
+#: instrument's (:func:`harness.instruments.registry.tables`).
+LOOP_TABLES = {"clipping": clip_table, "zero_lr_spans": zero_lr_spans,
+               "scheduler_events": scheduler_events_table}
+
+
+def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
+    """The measurements the claims are answered from, computed once for both the claim
+    sections and the CSV tables (keys are the tables' file names without ``.csv``): every
+    registered instrument's tables, and those of the training loop's own records."""
+    measured = {name: table.build(records) for name, table in registry.tables().items()}
+    for name, build in LOOP_TABLES.items():
+        if name in measured:
+            raise registry.InstrumentRegistryError(
+                f"an instrument's table is named {name!r}, as one of the report's own")
+        measured[name] = build(records)
+    return measured

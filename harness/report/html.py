@@ -14,8 +14,9 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from harness.instruments import registry
 from harness.io import atomic_write_csv, atomic_write_text
-from harness.precision import describe as describe_precision
+from harness.schema import describe_precision
 from harness.report import analysis as A
 from harness.report.claims import build_claims
 from harness.report.findings import build_findings, findings_table, grouped
@@ -24,9 +25,16 @@ from harness.report.plots import make_plots
 from harness.report.stats import DEFAULT_MARGIN, verdict_rule
 
 LATEST_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latest.csv"
-CURVES = [("losses", "Training loss per head"), ("grad_norms", "Gradient norm per module group"),
-          ("head_cosine", "Head-gradient cosine on the shared encoder"),
-          ("lr", "Learning rate"), ("validation", "Held-out metrics")]
+#: The report's own curves, with their headings and where each is listed; the instruments'
+#: (:class:`harness.instruments.registry.Plot`) slot in by their own positions.
+CURVE_POSITIONS = {"losses": ("Training loss per head", 10), "lr": ("Learning rate", 40),
+                   "validation": ("Held-out metrics", 50)}
+#: The report's own tables and where each is listed among all of them (``tables/`` and the
+#: "Tables as CSV" line); the instruments' (:class:`harness.instruments.registry.Table`) slot
+#: in by their own positions.
+TABLE_POSITIONS = {"summary_by_variant": 10, "effects": 20, "clipping": 80, "failed_runs": 100,
+                   "zero_lr_spans": 110, "cost": 130, "cost_of_choices": 140,
+                   "scheduler_events": 150, "deviations": 170, "findings": 180}
 _CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
               "equivalent": "verdict-equivalent", "undecided": "verdict-undecided",
               "diverges": "verdict-diverges", "failed": "status-failed",
@@ -160,22 +168,11 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
     flops = A.flops_by_variant(records)
     if not flops.empty:
         cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
-    tables = {
-        "summary_by_variant.csv": summary, "effects.csv": effects,
-        "backward_agreement.csv": measured["backward_agreement"],
-        "head_conflict.csv": measured["head_conflict"],
-        "gradient_flow.csv": measured["gradient_flow"],
-        "target_range.csv": measured["target_range"],
-        "routing.csv": measured["routing"], "clipping.csv": measured["clipping"],
-        "nonfinite.csv": measured["nonfinite"], "failed_runs.csv": A.failed_runs(records),
-        "zero_lr_spans.csv": measured["zero_lr_spans"],
-        "zero_gradient_groups.csv": A.zero_gradient_groups(records), "cost.csv": cost_table,
-        "cost_of_choices.csv": cost_of_choices(flops, effects),
-        "scheduler_events.csv": measured["scheduler_events"],
-        "literal_checks.csv": measured["literal_checks"],
-        "deviations.csv": deviations,
-        "findings.csv": findings_table(findings),
-    }
+    tables = _listed({
+        "summary_by_variant": summary, "effects": effects, "failed_runs": A.failed_runs(records),
+        "cost": cost_table, "cost_of_choices": cost_of_choices(flops, effects),
+        "deviations": deviations, "findings": findings_table(findings),
+        **measured})
     for name, table in tables.items():
         atomic_write_csv(root / "tables" / name, table)
     benchmarks, benchmarks_source = _benchmarks(root)
@@ -191,17 +188,40 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
         metrics=list(A.METRICS.items()), cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),
         baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin),
-        effects=_effects_for_display(effects), claims=claims, images=images, curves=CURVES,
+        effects=_effects_for_display(effects), claims=claims, images=images, curves=_curves(),
         cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
         benchmarks=benchmarks, benchmarks_source=benchmarks_source,
         failed=tables["failed_runs.csv"],
         errors=sorted((f"{v} seed{s}", text) for (v, s), text in records.errors.items()),
         nonfinite=tables["nonfinite.csv"], zero_lr=tables["zero_lr_spans.csv"],
         zero_grad=tables["zero_gradient_groups.csv"], tables=list(tables),
+        more=[(t.caption, name, measured[name]) for name, t in registry.tables().items()
+              if t.caption],
         findings=grouped(findings), scheduler=_scheduler_for_display(measured["scheduler_events"]),
         margin=margin, literal=measured["literal_checks"], deviations=deviations)
     atomic_write_text(root / "index.html", html)
     return root / "index.html"
+
+
+def _listed(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The report's tables by file name, in listing order: its own and every instrument's."""
+    positions = dict(TABLE_POSITIONS)
+    for name, table in registry.tables().items():
+        if name in positions:
+            raise registry.InstrumentRegistryError(
+                f"an instrument's table is named {name!r}, as one of the report's own")
+        positions[name] = table.position
+    order = sorted(frames, key=lambda name: positions[name])   # stable: ties keep their order
+    return {f"{name}.csv": frames[name] for name in order}
+
+
+def _curves() -> list[tuple[str, str]]:
+    """(plot name, heading) of the Curves section, in listing order."""
+    listed = {name: (caption, position) for name, (caption, position) in CURVE_POSITIONS.items()}
+    listed.update({name: (plot.caption, plot.position)
+                   for name, plot in registry.plots().items() if plot.caption})
+    return [(name, caption) for name, (caption, _) in
+            sorted(listed.items(), key=lambda item: item[1][1])]
 
 
 def _scheduler_for_display(events: pd.DataFrame) -> pd.DataFrame:

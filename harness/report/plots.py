@@ -14,10 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from harness.instruments.gradients import PAIR_NAMES  # noqa: E402
-from harness.model.agent import MODULE_GROUPS  # noqa: E402
+from harness.instruments import registry  # noqa: E402
 from harness.report.load import GridRecords  # noqa: E402
-from harness.train import LOSS_TERMS  # noqa: E402
+from harness.schema import LOSS_TERMS, LR, loss_key, val_key  # noqa: E402
 
 DPI = 110
 
@@ -167,33 +166,45 @@ def effects_forest(effects: pd.DataFrame, metric: str, label: str, path: Path) -
     return _save(fig, path)
 
 
+def smoothing(records: GridRecords) -> int:
+    """Rolling window of the noisy per-step curves: about 40 points per run."""
+    return max(1, int(records.run["settings"]["train"]["steps"]) // 40)
+
+
 def make_plots(records: GridRecords, effects: pd.DataFrame, summary: pd.DataFrame,
                folder: Path) -> dict[str, Path]:
+    """The report's own figures and every registered instrument's, by name."""
     folder.mkdir(parents=True, exist_ok=True)
-    smooth = max(1, int(records.run["settings"]["train"]["steps"]) // 40)
+    smooth = smoothing(records)
     made = {
-        "losses": curve_grid(records, [(f"loss/{h}", f"{h} loss") for h in LOSS_TERMS],
+        "losses": curve_grid(records, [(loss_key(h), f"{h} loss") for h in LOSS_TERMS],
                              folder / "losses.png", log=True, smooth=smooth,
                              suptitle="training loss per head (log scale, smoothed)"),
-        "validation": curve_grid(records, [("val/step_acc", "step accuracy"),
-                                           ("val/action_acc", "action accuracy"),
-                                           ("val/tap_acc", "tap accuracy"),
-                                           ("val/text_f1", "typed text F1")],
+        "validation": curve_grid(records, [(val_key("step_acc"), "step accuracy"),
+                                           (val_key("action_acc"), "action accuracy"),
+                                           (val_key("tap_acc"), "tap accuracy"),
+                                           (val_key("text_f1"), "typed text F1")],
                                  folder / "validation.png", ylim=(-0.02, 1.02),
                                  suptitle="held-out metrics during training"),
-        "grad_norms": curve_grid(records, [(f"grad_norm/{g}", g) for g in MODULE_GROUPS],
-                                 folder / "grad_norms.png", log=True, smooth=smooth,
-                                 suptitle="gradient norm per module group, before clipping"),
-        "head_cosine": curve_grid(records, [(f"probe/cosine/{p}", p) for p in PAIR_NAMES],
-                                  folder / "head_cosine.png", ylim=(-1.05, 1.05),
-                                  suptitle="cosine of the heads' gradients on the shared encoder"),
-        "lr": curve_grid(records, [("lr", "learning rate")], folder / "lr.png",
+        "lr": curve_grid(records, [(LR, "learning rate")], folder / "lr.png",
                          suptitle="learning rate used at each step"),
         "cost": bars(summary, [("step_time_s", "step time (s)"), ("samples_per_s", "samples/s"),
                                ("peak_memory_mb", "peak memory (MB)")], folder / "cost.png"),
         "effects": effects_forest(effects, "step_acc", "step accuracy", folder / "effects.png"),
     }
+    for name, plot in registry.plots().items():
+        if name in made:
+            raise registry.InstrumentRegistryError(
+                f"an instrument's plot is named {name!r}, as one of the report's own")
+        made[name] = draw_declared(records, plot, folder / f"{name}.png")
     return {k: v for k, v in made.items() if v is not None}
 
 
-__all__ = ["make_plots"]
+def draw_declared(records: GridRecords, plot: registry.Plot, path: Path) -> Path | None:
+    """An instrument's declared curves (:class:`harness.instruments.registry.Plot`)."""
+    return curve_grid(records, list(plot.curves), path, log=plot.log,
+                      smooth=smoothing(records) if plot.smooth else 1, ylim=plot.ylim,
+                      suptitle=plot.title)
+
+
+__all__ = ["make_plots", "curve_grid", "draw_declared"]

@@ -17,11 +17,12 @@ import torch
 import variants
 from harness.benchmarking import compare, compare_steps
 from harness.config import DataSettings, Settings
-from harness.data.prepare import prepare_data
+from harness.prepare import prepare_data
 from harness.data.tensors import design_targets
 from harness.design import FIXED, ORIGINAL
 from harness.encoders import resolve_encoder
-from harness.instruments import InstrumentSettings, Instruments
+from harness.instruments import InstrumentSettings
+from harness.instruments.suite import Instruments
 from harness.losses import penalty_loss, standard_loss
 from harness.precision import autocast
 from harness.model.heads import LSTMCoordHead, MLPCoordHead

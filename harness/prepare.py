@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.config import SYNTHETIC, DataSettings
+from harness.data.settings import SYNTHETIC, DataSettings
 from harness.data import synthetic
 from harness.data.tensors import EncodedData, encode_split, query_steps_for
 from harness.data.tokenize import load_pretrained_tokenizer, train_wordpiece
