@@ -168,8 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output folder (default {DEFAULT_OUT}, with --quick {QUICK_OUT})")
     g.add_argument("--force", action="store_true", help="recompute runs already finished")
     g.add_argument("--report-only", type=Path, default=None, metavar="OUT",
-                   help="rebuild the report of an earlier run's output folder, without training")
+                   help="rebuild the report of an earlier run's output folder, without training "
+                        "(with --log: also refresh those logs, the report included)")
     g.add_argument("--no-report", action="store_true", help="write records only, no report")
+    g.add_argument("--log", action="append", choices=("tensorboard", "mlflow"), default=[],
+                   metavar="TARGET",
+                   help="also log every run to TARGET (repeatable): tensorboard (events in "
+                        "OUT/tensorboard/, written while training) or mlflow (a SQLite store "
+                        "in OUT/mlflow/); optional extras of the same names")
+    g.add_argument("--export-logs", type=Path, default=None, metavar="OUT",
+                   help="write the --log targets of an earlier run's output folder from its "
+                        "records, without training")
     g.add_argument("--equivalence-margin", type=float, default=DEFAULT_MARGIN, metavar="M",
                    help="a fix is 'equivalent' when the whole 95%% interval of its paired "
                         "step-accuracy difference lies within +-M")
@@ -278,6 +287,15 @@ def _main(args) -> int:
     if args.report_only is not None:
         from harness.report import build_report
         print(f"report: {build_report(args.report_only, margin=args.equivalence_margin)}")
+        if args.log:     # the rebuilt report onto the logs, and any run they lack
+            from harness.logs.export import export_logs
+            for line in export_logs(args.report_only, args.log):
+                print(line)
+        return 0
+    if args.export_logs is not None:
+        from harness.logs.export import export_logs
+        for line in export_logs(args.export_logs, args.log):
+            print(line)
         return 0
     for path in args.variants_file:
         variants.load_variants_file(path)
@@ -286,6 +304,8 @@ def _main(args) -> int:
             print(f"{name:32s} {variants.get_variant(name).purpose}")
         return 0
     chosen = variants.select_variants(args.variants)
+    from harness.logs.common import require
+    require(args.log)    # a missing extra is an error now, not after the data is prepared
     settings = settings_from_args(args, resolve_device(args.device))
     if args.export_data is not None:
         dataset = load_dataset(settings.data)
@@ -310,7 +330,8 @@ def _main(args) -> int:
                                         len(chosen) * len(settings.seeds))
     started = time.perf_counter()
     grid = dict(force=args.force, show_progress=not args.no_progress, data=data, jobs=jobs,
-                threads=threads, executor=args.executor, ray_address=args.ray_address)
+                threads=threads, executor=args.executor, ray_address=args.ray_address,
+                logs=args.log)
     if args.budget is not None:
         settings = _fit_seeds_to_budget(settings, chosen, out, args, grid)
     summary = run_grid(settings, chosen, out, **grid)
@@ -318,7 +339,7 @@ def _main(args) -> int:
     from harness.io import read_json
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))
-    print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/runs/")
+    print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/steps.parquet, {out}/runs/")
     report_seconds = None
     if not args.no_report:
         from harness.report import build_report
@@ -326,7 +347,20 @@ def _main(args) -> int:
         print(f"report: {build_report(out, margin=args.equivalence_margin)}")
         report_seconds = time.perf_counter() - report_started
     write_timing(Path(out), grid_seconds, report_seconds)
+    if "mlflow" in args.log:
+        from harness.logs.mlflow_store import log_report
+        log_report(out)         # the report (when built) and timing.json, on the grid's run
+    _print_log_commands(Path(out), args.log)
     return 0
+
+
+def _print_log_commands(out: Path, targets) -> None:
+    if "tensorboard" in targets:
+        from harness.logs.tensorboard import open_command
+        print(f"tensorboard: {open_command(out)}")
+    if "mlflow" in targets:
+        from harness.logs.mlflow_store import open_command, ui_hint
+        print(f"mlflow: {open_command(out)}  ({ui_hint()})")
 
 
 def _fit_seeds_to_budget(settings: Settings, chosen: list, out: Path, args, grid: dict):

@@ -23,8 +23,11 @@ from variants.registry import Variant
 
 
 def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, run_dir: Path,
-            on_step=None, hooks: Hooks | None = None) -> dict:
-    """Train one (variant, seed) in isolation; always returns a status record."""
+            on_step=None, hooks: Hooks | None = None,
+            tensorboard_dir: Path | None = None) -> dict:
+    """Train one (variant, seed) in isolation; always returns a status record. With
+    ``tensorboard_dir``, the run's events are written there while it trains (a path rather
+    than a hook, so that it crosses into worker processes)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / ERROR_TXT).unlink(missing_ok=True)
     status = {"variant": variant.name, "seed": seed, "status": "running",
@@ -34,13 +37,18 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
     records = StepRecords(run_dir)
     device = torch.device(settings.device)
     complete = False
+    live = None
     try:
+        if tensorboard_dir is not None:
+            from harness.logs.tensorboard import LiveTensorBoard
+            live = LiveTensorBoard(tensorboard_dir, records, variant.name, seed,
+                                   status["design"], status["started"])
         # FLOPs per step are a property of the design (up to the first batch's padding): count
         # them in the grid's first seed only, not in every run.
         instruments = dataclasses.replace(
             settings.instruments,
             flops=settings.instruments.flops and seed == settings.seeds[0])
-        hooks = HookChain([Instruments(instruments), hooks])
+        hooks = HookChain([Instruments(instruments), live, hooks])
         result = train(data, variant.design, resolve_encoder(settings.encoder), settings.train,
                        seed, device, records, hooks=hooks, progress=on_step)
         status.update(status=result.status, message=result.message,
@@ -61,5 +69,10 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
     finally:
         records.close(complete=complete)
         status["finished"] = time.time()
+        if live is not None:
+            try:
+                live.finish(status)
+            except Exception as exc:  # the records are the result; a log is a copy of them
+                status["log_error"] = f"tensorboard: {type(exc).__name__}: {exc}"
         atomic_write_json(run_dir / STATUS_JSON, status)
     return status

@@ -27,6 +27,7 @@ class RunTask:
     variant: Variant
     seed: int
     run_dir: Path
+    tensorboard_dir: Path | None = None    # --log tensorboard: this run's events folder
 
 
 class SequentialExecutor:
@@ -41,7 +42,7 @@ class SequentialExecutor:
             hooks = hooks_factory(task.variant, task.seed) if hooks_factory else None
             status = run_one(data, task.variant, task.seed, settings, task.run_dir,
                              lambda step, losses, i=task.index: progress.on_step(i, step, losses),
-                             hooks)
+                             hooks, task.tensorboard_dir)
             progress.end_run(task.index, status)
             yield status
 
@@ -66,7 +67,7 @@ def _run_in_worker(task: RunTask) -> dict:
         updates.put(("step", task.index, step, losses))
 
     return run_one(_WORKER["data"], task.variant, task.seed, _WORKER["settings"], task.run_dir,
-                   on_step)
+                   on_step, tensorboard_dir=task.tensorboard_dir)
 
 
 class ProcessExecutor:
@@ -149,7 +150,8 @@ def _relay(updates, progress) -> None:
 def run_remote(data, settings, task: RunTask) -> dict:
     """A Ray task: train one (variant, seed) in a scratch folder on whichever node runs it and
     send the run's files back, so the driver's output folder gets them with or without a
-    shared file system."""
+    shared file system. Its TensorBoard events are written by the driver, from those files
+    (:meth:`RayExecutor.run`), not here: a worker's folder may be on another machine."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="harness-run-") as scratch:
@@ -197,11 +199,27 @@ class RayExecutor:
                 except Exception as exc:  # retried once by Ray already: record and go on
                     status = _failed_status(task, settings, f"Ray task failed twice: "
                                                             f"{type(exc).__name__}: {exc}")
+                if task.tensorboard_dir is not None:
+                    _events_from_records(task)
                 progress.end_run(task.index, status)
                 yield status
         finally:
             if started_here:
                 ray.shutdown()
+
+
+def _events_from_records(task: RunTask) -> None:
+    """A Ray run's events, written once its records are back in the driver's output folder
+    (so under Ray, TensorBoard shows each run when it ends, not while it trains)."""
+    from harness.logs.tensorboard import export_run
+    try:
+        export_run(task.run_dir, task.tensorboard_dir, task.variant.name, task.seed,
+                   task.variant.design.to_dict())
+    except Exception as exc:  # the records are the result; a log is a copy of them
+        import sys
+        print(f"warning: no TensorBoard events for {task.variant.name} seed {task.seed} "
+              f"({type(exc).__name__}: {exc}); --export-logs writes them later",
+              file=sys.stderr)
 
 
 def _write_back(payload: dict, run_dir: Path) -> dict:

@@ -10,16 +10,26 @@ Output folder::
     run.json                       settings, environment, versions, command, data, variants
     baseline_scores.csv            the trivial baseline's score on each held-out step
     summary.csv                    one row per (variant, seed): status, final metrics, cost
-    steps.csv                      every run's per-step records: variant, seed, step, metric, value
+    steps.csv, steps.parquet       every run's per-step records: variant, seed, step, metric, value
     runs/<variant>/seed<k>/        status.json, steps.csv (steps.partial.csv while running),
                                    heldout_scores.csv, error.txt when the run failed
+    tensorboard/<variant>/seed<k>/ TensorBoard events of one run (--log tensorboard)
+    mlflow/                        the MLflow store: mlflow.db and artifacts/ (--log mlflow)
+
+The per-run ``steps.csv`` stays CSV because it is appended to while the run trains (an
+interrupted run keeps every flushed line); the grid-wide tables are rebuilt whole, so they
+also come as Parquet, which keeps NaN, dtypes and a tenth of the bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import os
 import re
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +43,21 @@ from harness.io import atomic_write_csv, read_json
 RUN_JSON = "run.json"
 SUMMARY_CSV = "summary.csv"
 STEPS_CSV = "steps.csv"                  # grid-wide, and each run's own when it finished
+STEPS_PARQUET = "steps.parquet"          # grid-wide, the same table as steps.csv
 STEPS_PARTIAL = "steps.partial.csv"      # a run's records while it trains
 STATUS_JSON = "status.json"
 ERROR_TXT = "error.txt"
 HELDOUT_SCORES = "heldout_scores.csv"    # each held-out step's score behind each metric
 BASELINE_SCORES = "baseline_scores.csv"  # the same for the trivial baseline, at the root
+TENSORBOARD_DIR = "tensorboard"          # harness.logs.tensorboard: one events folder per run
+MLFLOW_DIR = "mlflow"                    # harness.logs.mlflow_store: the SQLite store
 
 #: A run in one of these states is not recomputed by the next invocation.
 FINISHED = ("ok", "diverged", "failed")
 STEP_COLUMNS = ["variant", "seed", "step", "metric", "value"]
+# Fixed, so that the Parquet file of an empty or partial grid has the schema of a full one.
+STEP_DTYPES = {"variant": "str", "seed": "int64", "step": "int64", "metric": "str",
+               "value": "float64"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+=@-]{1,80}$")
 
 
@@ -69,9 +85,21 @@ class RunPaths:
     def summary_csv(self) -> Path:
         return self.root / SUMMARY_CSV
 
+    def tensorboard_dir(self, variant: str, seed: int) -> Path:
+        """One TensorBoard run per (variant, seed), named like its records' folder."""
+        return self.root / TENSORBOARD_DIR / run_folder_name(variant) / f"seed{seed}"
+
     @property
     def steps_csv(self) -> Path:
         return self.root / STEPS_CSV
+
+    @property
+    def steps_parquet(self) -> Path:
+        return self.root / STEPS_PARQUET
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / MLFLOW_DIR
 
     @property
     def baseline_scores(self) -> Path:
@@ -115,12 +143,17 @@ def read_steps(run_dir: Path) -> pd.DataFrame | None:
     partial = run_dir / STEPS_PARTIAL
     if not partial.is_file():
         return None
+    text = partial.read_bytes()
+    # A line without its newline is still being written: it may be cut inside a number,
+    # which would parse as a plausible wrong value, so it is left for the next read.
+    text = text[:text.rfind(b"\n") + 1]
     try:
-        steps = pd.read_csv(partial, on_bad_lines="skip")
+        steps = pd.read_csv(io.BytesIO(text), on_bad_lines="skip")
     except pd.errors.EmptyDataError:
         return None
+    steps["step"] = pd.to_numeric(steps["step"], errors="coerce")
     steps["value"] = pd.to_numeric(steps["value"], errors="coerce")
-    return steps.dropna(subset=["step"])
+    return steps.dropna(subset=["step", "metric"]).astype({"step": "int64"})
 
 
 # --------------------------------------------------------------------------- summary rows
@@ -162,16 +195,63 @@ def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
             statuses[(name, seed)] = status
     steps_all = (pd.concat(frames, ignore_index=True) if frames
                  else pd.DataFrame(columns=STEP_COLUMNS))
+    steps_all = steps_all.astype(STEP_DTYPES)
     return Gathered(pd.DataFrame(rows), steps_all, statuses)
 
 
 def collect(paths: RunPaths, variant_names: list[str], seeds) -> tuple[pd.DataFrame,
                                                                         pd.DataFrame]:
-    """Rebuild the grid-wide ``summary.csv`` and ``steps.csv`` from the run folders."""
+    """Rebuild the grid-wide ``summary.csv``, ``steps.csv`` and ``steps.parquet`` from the
+    run folders."""
     found = gather(paths, variant_names, seeds)
     atomic_write_csv(paths.summary_csv, found.summary)
     atomic_write_csv(paths.steps_csv, found.steps)
+    try:
+        write_steps_parquet(paths.steps_parquet, found.steps)
+    except ImportError as exc:  # an install without pyarrow must not lose the end of a grid
+        warnings.warn(f"{paths.steps_parquet} not written ({exc}); pip install pyarrow",
+                      stacklevel=2)
     return found.summary, found.steps
+
+
+def write_steps_parquet(path: Path, steps: pd.DataFrame) -> None:
+    """The long per-step table as Parquet, replaced atomically like every other record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        steps.astype(STEP_DTYPES).to_parquet(tmp, engine="pyarrow", index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_steps_table(root: Path) -> pd.DataFrame:
+    """The grid-wide per-step table of an output folder: ``steps.parquet``, or ``steps.csv``
+    in folders written before the Parquet file existed."""
+    paths = RunPaths(Path(root))
+    if paths.steps_parquet.is_file():
+        return pd.read_parquet(paths.steps_parquet, engine="pyarrow")
+    if paths.steps_csv.is_file():
+        return pd.read_csv(paths.steps_csv).astype(STEP_DTYPES)
+    raise HarnessInputError(f"{root}: neither {STEPS_PARQUET} nor {STEPS_CSV} here; is this "
+                            "the output folder of a grid?")
+
+
+def listed_runs(root: Path) -> tuple[list[dict], list[int]]:
+    """The variants (as ``run.json`` lists them: name, purpose, design) and seeds of an output
+    folder: what an export walks, finished or not."""
+    path = RunPaths(Path(root)).run_json
+    if not path.is_file():
+        raise HarnessInputError(f"{path}: no such file; expected the output folder of an "
+                                "earlier run")
+    try:
+        run = read_json(path)
+        return list(run["variants"]), [int(s) for s in run["settings"]["seeds"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HarnessInputError(f"{path}: not a run.json written by the harness "
+                                f"({type(exc).__name__}: {exc})") from None
 
 
 def format_summary(summary: pd.DataFrame, baselines: dict | None = None) -> str:

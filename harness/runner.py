@@ -4,6 +4,7 @@ finished runs reused."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from harness.environment import command_line, describe_environment
 from harness.evaluation import split_targets
 from harness.executors import RunTask, make_executor
 from harness.io import atomic_write_csv, atomic_write_json
+from harness.logs.common import require as require_logs
 from harness.metrics import baseline_metrics, baseline_predictions, per_step_scores
 from harness.progress import GridProgress
 from harness.results import RunPaths, check_reusable, collect, read_status, run_fingerprint
@@ -28,8 +30,11 @@ from variants.registry import Variant
 def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
              show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
              jobs: int = 1, threads: int | None = None, executor: str = "local",
-             ray_address: str | None = None) -> pd.DataFrame:
-    """Train every (variant, seed) not already finished in ``out``; return the summary."""
+             ray_address: str | None = None, logs=()) -> pd.DataFrame:
+    """Train every (variant, seed) not already finished in ``out``; return the summary.
+    ``logs``: targets of :mod:`harness.logs` ("tensorboard", "mlflow") that get every run,
+    reused ones included."""
+    logs = require_logs(logs)     # a missing extra fails here, before any training
     paths = RunPaths(Path(out))
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = resolve_encoder(settings.encoder)
@@ -56,24 +61,69 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         "written": time.time(),
     })
 
+    tensorboard = "tensorboard" in logs
+    store = None
+    if "mlflow" in logs:
+        from harness.logs.mlflow_store import MlflowStore
+        store = MlflowStore(paths.root)
+        store.open_grid()
     todo = []
     for seed in settings.seeds:
         for variant in variants:
             run_dir = paths.run_dir(variant.name, seed)
+            events = paths.tensorboard_dir(variant.name, seed) if tensorboard else None
             if not force and check_reusable(read_status(run_dir),
                                             run_fingerprint(settings, variant), run_dir):
+                if events is not None:
+                    _reused_run_events(run_dir, events, variant, seed)
                 continue
-            todo.append(RunTask(len(todo), variant, seed, run_dir))
+            todo.append(RunTask(len(todo), variant, seed, run_dir, events))
 
     progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
     try:
         # Each run's own folder is complete when it finishes; the grid-wide tables are
         # rebuilt once at the end (or on interruption), not after every run: rebuilding them
         # reads every run folder, which made the grid quadratic in its number of runs.
-        for _ in make_executor(jobs, threads, executor, ray_address).run(
+        by_name = {v.name: v for v in variants}
+        for status in make_executor(jobs, threads, executor, ray_address).run(
                 todo, data, settings, progress, hooks_factory):
-            pass
+            if store is not None:
+                # in this process, as each run ends: the store's only writer
+                _log_safely(store, paths, by_name[status["variant"]], status["seed"])
     finally:
         progress.close()
         summary, _ = collect(paths, [v.name for v in variants], settings.seeds)
+    if store is not None:
+        try:
+            store.sync([v.to_dict() for v in variants], settings.seeds)   # reused runs too
+            store.log_records()
+            store.close_grid()
+        except Exception as exc:  # the records are complete; the store can be rebuilt
+            print(f"warning: the MLflow store is incomplete ({type(exc).__name__}: {exc}); "
+                  f"python run_ablation.py --export-logs {paths.root} --log mlflow writes it "
+                  "from the records", file=sys.stderr)
     return summary
+
+
+def _reused_run_events(run_dir: Path, events: Path, variant: Variant, seed: int) -> None:
+    """A finished run kept from an earlier invocation that logged no events: write them
+    from its records, so that every run of the grid is in TensorBoard."""
+    from harness.logs.tensorboard import export_run, has_events
+    if has_events(events):
+        return
+    try:
+        export_run(run_dir, events, variant.name, seed, variant.design.to_dict())
+    except Exception as exc:  # the records are the result; a log is a copy of them
+        print(f"warning: no TensorBoard events for {variant.name} seed {seed} "
+              f"({type(exc).__name__}: {exc}); --export-logs writes them later",
+              file=sys.stderr)
+
+
+def _log_safely(store, paths: RunPaths, variant: Variant, seed: int) -> None:
+    try:
+        store.log_run(paths.run_dir(variant.name, seed), variant.name, seed,
+                      variant.design.to_dict())
+    except Exception as exc:  # the records are the result; a log is a copy of them
+        print(f"warning: {variant.name} seed {seed} not in the MLflow store "
+              f"({type(exc).__name__}: {exc}); it is retried when the grid ends, and "
+              "--export-logs writes it later", file=sys.stderr)
