@@ -39,7 +39,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "to it, and those rows get a zero output without gradient",
         "the literal code cannot train at the user's batch size; per-row routing is the "
         "review's stated intent",
-        "harness.model.agent:route_by_prediction", "4e9a67a3f07f",
+        "harness.model.agent:route_by_prediction", "00f9e560f0ef",
         "'The review's code as written': item_routing, on each run's first batch",
         "item_routing"),
     Deviation(
@@ -59,7 +59,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "completes a GPU step",
         "builds the code set on the labels' device",
         "the same mask on any device; on the CPU both are identical",
-        "harness.losses:standard_loss", "066831e221a2",
+        "harness.losses:standard_loss", "52326430971d",
         "'The review's code as written': isin_cpu_codes (CUDA only)", "isin_cpu_codes"),
     Deviation(
         "review section 5: coordinate normalization",

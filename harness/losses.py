@@ -1,10 +1,15 @@
-"""The ``loss`` axis: the original penalty loss and the review's standard loss.
+"""The ``loss`` axis: the original penalty loss and the review's standard loss; and the parts
+of a loss that the corrections change, each an axis of its own: ``query_loss`` (over every
+step or over the TYPE steps) and the gesture set of the coordinate mask (``gesture_codes``,
+whose values live in :mod:`harness.model.agent` because routing reads the same set).
 
-Both return ``{"action", "query", "coord", "total"}`` as 0-d tensors; ``total`` is the weighted
-sum with the head weights both designs use. Flaws of either design are reproduced, not
-repaired: the standard query loss is NaN on a batch without TYPE steps (every target is the
-ignored padding id 0), and its coordinate mask includes codes 5, 6, 7, 10 and 11, whose
-targets are the (-1, -1) of "no point".
+Both losses return ``{"action", "query", "coord", "total"}`` as 0-d tensors; ``total`` is the
+weighted sum with the head weights both designs use. Flaws of either design are reproduced,
+not repaired, at the designs' own values: the standard query loss is NaN on a batch without
+TYPE steps (every target is the ignored padding id 0), and its coordinate mask includes codes
+5, 6, 7, 10 and 11, whose targets are the (-1, -1) of "no point". The corrected values are
+separate, so that each can be ablated alone; the coordinate term of the standard loss is one
+more (``coord_loss``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from harness import actions
 from harness.axes import AxisRegistry
-from harness.model.agent import GESTURE_CODES
+from harness.model.agent import GESTURE_CODES, GESTURE_SETS
 
 HEAD_WEIGHTS = {"action": 1.0, "query": 0.5, "coord": 2.0}
 
@@ -32,11 +38,68 @@ def weighted_total(action, query, coord) -> torch.Tensor:
             + HEAD_WEIGHTS["coord"] * coord)
 
 
-def _action_and_query(outputs: dict, targets: dict) -> tuple[torch.Tensor, torch.Tensor]:
+# --------------------------------------------------------------------------- query_loss
+
+def query_every_row(logits: torch.Tensor, labels: torch.Tensor,
+                    action: torch.Tensor) -> torch.Tensor:
+    """Both designs' query loss: a mean over every non-padding target token of the batch,
+    0 / 0 = NaN when the batch has no TYPE step."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                           ignore_index=0)
+
+
+def query_type_rows(logits: torch.Tensor, labels: torch.Tensor,
+                    action: torch.Tensor) -> torch.Tensor:
+    """The same mean over the TYPE steps' tokens; a batch without one has nothing to predict
+    and adds 0 (no graph), instead of a NaN that poisons the logged and validation losses."""
+    rows = action == actions.TYPE
+    labels = labels[rows]
+    if not bool((labels != 0).any()):
+        return logits.new_zeros(())
+    logits = logits[rows]
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                           ignore_index=0)
+
+
+QUERY_LOSSES = AxisRegistry("query_loss")
+QUERY_LOSSES.register("all_rows", query_every_row)
+QUERY_LOSSES.register("type_rows", query_type_rows)
+QUERY_LOSSES.check()
+
+
+# --------------------------------------------------------------------------- coord_loss
+
+def squared_distance(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Squared distance of the touch point plus that of the lift point, mean over steps: 4x
+    the element mean of MSE, 8x Huber(delta 1) wherever every error is under 1 (always, on
+    screen fractions)."""
+    return (pred - true).pow(2).sum(dim=-1).mean()
+
+
+#: The ``coord_loss`` axis: the standard loss's coordinate term, (pred [N, 4], true [N, 4])
+#: -> 0-d. The penalty loss has its own.
+COORD_LOSSES = AxisRegistry("coord_loss")
+COORD_LOSSES.register("huber", F.huber_loss)
+COORD_LOSSES.register("sq_distance", squared_distance)
+COORD_LOSSES.check()
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """What the correction axes choose inside a loss; the defaults are both designs' own."""
+
+    query: Callable = query_every_row        # (logits, labels, action codes) -> 0-d
+    gesture_codes: tuple = GESTURE_CODES     # the standard loss's coordinate mask
+    coord: Callable = F.huber_loss           # the standard loss's coordinate term
+
+
+REVIEW_PARTS = LossParts()
+
+
+def _action_and_query(outputs: dict, targets: dict,
+                      parts: LossParts = REVIEW_PARTS) -> tuple[torch.Tensor, torch.Tensor]:
     action = F.cross_entropy(outputs["action_logits"], targets["action"])
-    logits = outputs["query_logits"]
-    query = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                            targets["query_labels"].reshape(-1), ignore_index=0)
+    query = parts.query(outputs["query_logits"], targets["query_labels"], targets["action"])
     return action, query
 
 
@@ -46,13 +109,14 @@ def _coordinate_targets(targets: dict) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- standard (fixed)
 
-def standard_loss(outputs: dict, targets: dict) -> dict:
-    """The review's ``ADCLoss``: CE, CE(ignore_index=0), Huber on the gesture-masked rows."""
-    action, query = _action_and_query(outputs, targets)
+def standard_loss(outputs: dict, targets: dict, parts: LossParts = REVIEW_PARTS) -> dict:
+    """The review's ``ADCLoss``: CE, CE(ignore_index=0), Huber on the gesture-masked rows;
+    other ``parts`` give the corrected design's query loss, mask and coordinate term."""
+    action, query = _action_and_query(outputs, targets, parts)
     gesture = torch.isin(targets["action"],
-                         torch.tensor(GESTURE_CODES, device=targets["action"].device))
+                         torch.tensor(parts.gesture_codes, device=targets["action"].device))
     if gesture.any():
-        coord = F.huber_loss(outputs["coordinates"][gesture], _coordinate_targets(targets)[gesture])
+        coord = parts.coord(outputs["coordinates"][gesture], _coordinate_targets(targets)[gesture])
     else:
         coord = torch.tensor(0.0, device=targets["action"].device)
     return {"action": action, "query": query, "coord": coord,
@@ -113,9 +177,10 @@ def coordinate_penalty(outputs: dict, targets: dict) -> torch.Tensor:
     return torch.stack(terms).mean()
 
 
-def penalty_loss(outputs: dict, targets: dict) -> dict:
-    """The original loss: both cross-entropies set to 0 when NaN, plus the coordinate penalty."""
-    action, query = _action_and_query(outputs, targets)
+def penalty_loss(outputs: dict, targets: dict, parts: LossParts = REVIEW_PARTS) -> dict:
+    """The original loss: both cross-entropies set to 0 when NaN, plus the coordinate penalty
+    over every step (the gesture set does not apply to it)."""
+    action, query = _action_and_query(outputs, targets, parts)
     action, query = _zero_if_nan(action), _zero_if_nan(query)
     coord = coordinate_penalty(outputs, targets)
     return {"action": action, "query": query, "coord": coord,
@@ -130,22 +195,39 @@ class DesignLoss:
     its coordinate term sees (what the target-range audit counts), defined together so that
     the audit cannot disagree with the loss."""
 
-    compute: Callable[[dict, dict], dict]
-    coord_rows: Callable[[torch.Tensor], torch.Tensor]   # action codes [N] -> bool [N]
+    compute: Callable[..., dict]                          # (outputs, targets, parts) -> terms
+    coord_rows: Callable[..., torch.Tensor]   # (action codes [N], gesture codes) -> bool [N]
 
-    def __call__(self, outputs: dict, targets: dict) -> dict:
-        return self.compute(outputs, targets)
+    def __call__(self, outputs: dict, targets: dict, parts: LossParts = REVIEW_PARTS) -> dict:
+        return self.compute(outputs, targets, parts)
 
 
-def every_row(action: torch.Tensor) -> torch.Tensor:
+def every_row(action: torch.Tensor, codes: tuple = GESTURE_CODES) -> torch.Tensor:
     return torch.ones_like(action, dtype=torch.bool)
 
 
-def gesture_rows(action: torch.Tensor) -> torch.Tensor:
-    return torch.isin(action, torch.tensor(GESTURE_CODES, device=action.device))
+def gesture_rows(action: torch.Tensor, codes: tuple = GESTURE_CODES) -> torch.Tensor:
+    return torch.isin(action, torch.tensor(codes, device=action.device))
 
 
 LOSSES = AxisRegistry("loss")
 LOSSES.register("penalty", DesignLoss(penalty_loss, coord_rows=every_row))
 LOSSES.register("standard", DesignLoss(standard_loss, coord_rows=gesture_rows))
 LOSSES.check()
+
+
+def loss_parts(design) -> LossParts:
+    return LossParts(query=QUERY_LOSSES[design.query_loss],
+                     gesture_codes=GESTURE_SETS[design.gesture_codes],
+                     coord=COORD_LOSSES[design.coord_loss])
+
+
+def design_loss(design, outputs: dict, targets: dict) -> dict:
+    """The design's loss terms: its ``loss`` value with the parts its other axes choose."""
+    return LOSSES[design.loss](outputs, targets, loss_parts(design))
+
+
+def coordinate_rows(design, action: torch.Tensor) -> torch.Tensor:
+    """Which steps' coordinate targets the design's coordinate loss sees (action codes [N] ->
+    bool [N]): what a target-range audit of the design should count."""
+    return LOSSES[design.loss].coord_rows(action, GESTURE_SETS[design.gesture_codes])

@@ -1,7 +1,8 @@
 """Training one (variant, seed): a flat loop in the manner of nanoGPT.
 
 get a batch -> forward -> loss -> backward (the design's strategy) -> clip -> optimizer step
--> record; at every epoch's end: validation, then the epoch schedulers. Instruments attach at
+-> record -> a per-step warmup, if the design has one; at every epoch's end: validation, then
+the epoch schedulers. Instruments attach at
 named points (``after_backward``, ``after_clip``, ``after_step``) through :class:`Hooks`; with
 the default no-op hooks this is the bare step.
 """
@@ -121,10 +122,11 @@ class Run:
         return list(self.model.parameters())
 
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
-        """The design's forward pass (autocast when the run asks for bf16) and its loss, in
-        fp32, on a batch already on the device."""
+        """The design's training forward pass (autocast when the run asks for bf16; the
+        targets go to the model, for the values that train on them) and its loss, in fp32,
+        on a batch already on the device."""
         return forward_and_loss(self.model, batch, self.data.units, self.device,
-                                self.settings.precision)
+                                self.settings.precision, training=True)
 
 
 def measure_only(parameters: list) -> torch.Tensor:
@@ -275,6 +277,7 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
             lr = schedulers.lr()
             losses, grad_norm, skipped = train_step(run, batch, step, hooks)
             record_step(records, step, losses, grad_norm, lr, skipped, design.clip_norm)
+            schedulers.end_step(step, epoch)
             step += 1
 
             if step % sync_every == 0 or step == settings.steps:

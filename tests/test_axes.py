@@ -5,7 +5,6 @@ table or only the registry has it."""
 from __future__ import annotations
 
 import dataclasses
-import re
 import subprocess
 import sys
 import textwrap
@@ -59,9 +58,9 @@ def test_unknown_axis_and_unknown_value_name_what_exists():
     with pytest.raises(AxisMismatch, match="no axis 'speed'"):
         AxisRegistry("speed")
     from harness.schedules import WARMUPS
-    implemented = re.escape(repr(list(AXES["warmup"].choices)))
     with pytest.raises(AxisMismatch, match=r"warmup='cosine' has no implementation; "
-                                           rf"implemented: {implemented}"):
+                                           r"implemented: \['none', 'epoch10', "
+                                           r"'linear_steps:18'\]"):
         WARMUPS["cosine"]
 
 
@@ -69,12 +68,13 @@ def test_the_check_runs_when_the_implementing_module_is_imported(tmp_path):
     """Adding a value to the table alone makes importing the trainer fail, naming the module
     and the value: the error comes at start-up, not in the middle of a grid."""
     design = (ROOT / "harness" / "design.py").read_text(encoding="utf-8")
-    old = 'Axis("warmup", ('
-    assert design.count(old) == 1
+    old = 'Axis("warmup", ("none", "epoch10", "linear_steps:18"),'
+    assert old in design
     patched = tmp_path / "harness"
     subprocess.run(["cp", "-r", str(ROOT / "harness"), str(patched)], check=True)
     (patched / "design.py").write_text(
-        design.replace(old, old + '"toy", '), encoding="utf-8")
+        design.replace(old, 'Axis("warmup", ("none", "epoch10", "linear_steps:18", "toy"),'),
+        encoding="utf-8")
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, sys.argv[1])
@@ -89,5 +89,7 @@ def test_the_check_runs_when_the_implementing_module_is_imported(tmp_path):
 
 def test_design_fields_follow_the_table():
     assert [f.name for f in dataclasses.fields(ORIGINAL)] == list(AXES)
-    assert ORIGINAL.to_dict() == {a.name: a.original for a in AXES.values()}
-    assert FIXED.to_dict() == {a.name: a.fixed for a in AXES.values()}
+    # an axis that the review does not have is recorded only away from its original value
+    reviewed = [a for a in AXES.values() if a.in_review]
+    assert ORIGINAL.to_dict() == {a.name: a.original for a in reviewed}
+    assert FIXED.to_dict() == {a.name: a.fixed for a in reviewed}

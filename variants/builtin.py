@@ -4,18 +4,23 @@ axis table in :mod:`harness.design` rather than written out by hand.
 - ``original``, ``fixed``;
 - for every axis the review changes: ``original+<fix>`` (the original with that one fix) and
   ``fixed-<fix>`` (the fixed design without it);
-- for every axis both designs share but that has another value (gradient clipping):
-  ``original-<fix>`` and ``fixed-<fix>``, to measure what the shared choice does at all.
+- for every axis both designs share but that has another value of the review's (gradient
+  clipping): ``original-<fix>`` and ``fixed-<fix>``, to measure what the shared choice does;
+- ``corrected``: the fixed design with the corrections that are not in the review (the axis
+  table's ``corrected`` column), and for every axis it changes ``corrected-<correction>``
+  (the corrected design with that axis back at the fixed design's value).
 """
 
 from __future__ import annotations
 
-from harness.design import AXES, FIXED, ORIGINAL
+from harness.design import AXES, CORRECTED, FIXED, ORIGINAL, corrected_axes
 from variants.registry import register_variant
 
 
-def _other_value(axis):
-    return next(v for v in axis.choices if v != axis.original)
+def _alternatives(axis) -> list:
+    """The shared choice's alternatives among the values of the user's code and the review."""
+    return [v for v in axis.choices
+            if v != axis.original and axis.reason_not_in_review(v) is None]
 
 
 def register_builtin_variants() -> None:
@@ -42,8 +47,9 @@ def register_builtin_variants() -> None:
                      "divided by the screen size, UI boxes left in pixels",
                      ORIGINAL.replace(coord_units="screen_points"), in_all=False)
     for axis in AXES.values():
-        if axis.original == axis.fixed and len(axis.choices) > 1:
-            other = _other_value(axis)
+        others = _alternatives(axis)
+        if axis.original == axis.fixed and others:
+            other = others[0]
             register_variant(f"original-{axis.fix}",
                              f"original with {axis.name}={other!r}: both designs share "
                              f"{axis.name}={axis.original!r}; what does it do?",
@@ -52,3 +58,13 @@ def register_builtin_variants() -> None:
                              f"fixed with {axis.name}={other!r}: both designs share "
                              f"{axis.name}={axis.original!r}; what does it do?",
                              FIXED.replace(**{axis.name: other}))
+    register_variant("corrected", "the fixed design with the corrections the measurements call "
+                                  "for, none of them in the review: the baseline of every "
+                                  "corrected-<correction> ablation", CORRECTED)
+    # Not in `all`: the default grid's budget (about 12 minutes on 2 cores) has no room for
+    # another six variants x 5 seeds; `--variants 'all,corrected-*'` adds them.
+    for axis in corrected_axes():
+        register_variant(f"corrected-{axis.correction}",
+                         f"corrected without the {axis.correction} correction ({axis.name}="
+                         f"{axis.fixed!r}, the fixed design's): is it needed among the others?",
+                         CORRECTED.replace(**{axis.name: axis.fixed}), in_all=False)

@@ -8,20 +8,21 @@ import torch
 from harness import actions
 from harness.data.tensors import EncodedSplit, design_targets
 from harness.data.types import Units
-from harness.losses import LOSSES
+from harness.losses import coordinate_rows
 
 
-def target_range_audit(split: EncodedSplit, units: Units, coord_units: str, loss: str) -> dict:
+def target_range_audit(split: EncodedSplit, units: Units, design) -> dict:
     """Shares of coordinate targets outside [0, 1], in the design's units, over the steps the
-    design's coordinate loss sees (every step for the penalty loss, the masked codes for the
-    standard loss) and over the DUAL_POINT steps alone."""
+    design's coordinate loss sees (as the loss declares them: every step for the penalty loss,
+    the gesture-masked codes for the standard loss) and over the DUAL_POINT steps alone."""
+    coord_units = design.coord_units
     targets = design_targets({"touch": split.touch, "lift": split.lift, "boxes": split.boxes},
                              units, coord_units)
     values = torch.cat([targets["touch"], targets["lift"]], dim=1)       # [N, 4]
     outside = (values < 0) | (values > 1)
     dual_point = split.action == actions.DUAL_POINT
     # the rows the loss itself declares its coordinate term sees, so the two cannot disagree
-    in_scope = LOSSES[loss].coord_rows(split.action)
+    in_scope = coordinate_rows(design, split.action)
     share = lambda rows: float(outside[rows].float().mean()) if bool(rows.any()) else float("nan")
     return {
         "loss_scope_steps": int(in_scope.sum()),

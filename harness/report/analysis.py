@@ -144,6 +144,13 @@ def comparisons(records: GridRecords) -> list[Comparison]:
         for direction, with_fix, without_fix, base in pairs:
             if with_fix in names and without_fix in names:
                 out.append(Comparison(axis.fix, axis.name, direction, with_fix, without_fix, base))
+    # The corrections that are not in the review, each taken out of the corrected design.
+    for axis in AXES.values():
+        if axis.corrected != axis.fixed:
+            with_fix, without_fix = "corrected", f"corrected-{axis.correction}"
+            if with_fix in names and without_fix in names:
+                out.append(Comparison(axis.correction, axis.name, "corrected - correction",
+                                      with_fix, without_fix, "corrected"))
     # The review's normalization read literally (points only) against the harness's reading
     # (boxes divided too): what that choice changes (harness.deviations).
     literal, harness_reading = "original+normalized_points_only", "original+normalized_coords"

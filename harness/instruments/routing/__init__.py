@@ -1,5 +1,6 @@
-"""Routing coverage (the review's claim 4): under routing by predicted action, the share of each
-batch's rows that the query head and the coordinate head ran on, every step."""
+"""Routing coverage (the review's claim 4): under routing (by the predicted action, or by the
+target action in training), the share of each batch's rows that the query head and the
+coordinate head ran on, every step."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ ROWS = {"query": "routing/query_rows", "coord": "routing/coord_rows"}
 def routing_table(records) -> pd.DataFrame:
     rows = []
     for variant in records.variant_names():
-        if records.design(variant)["routing"] != "predicted":
+        if records.design(variant).get("routing", "all") == "all":
             continue
         q = records.step_values(variant, ROWS["query"])["value"]
         c = records.step_values(variant, ROWS["coord"])["value"]

@@ -9,5 +9,4 @@ from harness.instruments.target_range import AUDIT
 
 class TargetRangeHooks(InstrumentHooks):
     def on_start(self, run) -> None:
-        run.facts[AUDIT] = target_range_audit(
-            run.data.train, run.data.units, run.design.coord_units, run.design.loss)
+        run.facts[AUDIT] = target_range_audit(run.data.train, run.data.units, run.design)
