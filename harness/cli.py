@@ -24,6 +24,7 @@ from harness.train import TrainSettings
 
 DEFAULT_OUT = Path("reports") / "ablation"
 QUICK_OUT = Path("reports") / "quick"
+SEARCH_OUT = Path("reports") / "search"
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -91,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "most --seeds, if given)")
     g.add_argument("--quick", action="store_true",
                    help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
+    g.add_argument("--search", choices=("greedy",), default=None,
+                   help="instead of --variants: start from the original design, keep each "
+                        f"round's single-axis change with the highest lower 95%% bound of its "
+                        f"step-accuracy gain while that bound is above 0, then drop changes "
+                        f"leave-one-out; writes search.json and a variants file (default out "
+                        f"{SEARCH_OUT})")
     g = p.add_argument_group("training")
     length = g.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, default=None,
@@ -318,7 +325,7 @@ def _main(args) -> int:
     data = prepare_data(settings.data, spec)
     if args.epochs is not None or (args.steps is None and not args.quick):
         settings = resolve_epochs(settings, args.epochs or DEFAULT_EPOCHS, len(data.train))
-    out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    out = args.out or (SEARCH_OUT if args.search else QUICK_OUT if args.quick else DEFAULT_OUT)
     desc = data.description
     print(f"data: {desc['source']} | {desc['units']['units']} units | "
           f"{desc['train_steps']} train / {desc['val_steps']} validation / "
@@ -332,6 +339,8 @@ def _main(args) -> int:
     grid = dict(force=args.force, show_progress=not args.no_progress, data=data, jobs=jobs,
                 threads=threads, executor=args.executor, ray_address=args.ray_address,
                 logs=args.log)
+    if args.search is not None:
+        return _search(args, settings, out, grid, run_grid)
     if args.budget is not None:
         settings = _fit_seeds_to_budget(settings, chosen, out, args, grid)
     summary = run_grid(settings, chosen, out, **grid)
@@ -361,6 +370,31 @@ def _print_log_commands(out: Path, targets) -> None:
     if "mlflow" in targets:
         from harness.logs.mlflow_store import open_command, ui_hint
         print(f"mlflow: {open_command(out)}  ({ui_hint()})")
+
+
+def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
+    """``--search greedy``: every round's designs trained into ``out`` (reused when run
+    again), then the report over all of them."""
+    from harness.search import SEARCH_JSON, VARIANTS_FILE, greedy_search
+    if args.budget is not None:
+        raise HarnessInputError("--search and --budget do not combine: the search decides how "
+                                "many designs it trains")
+    started = time.perf_counter()
+    result = greedy_search(settings, out, lambda batch: run_grid(settings, batch, out, **grid),
+                           log=lambda line: print(line, file=sys.stderr))
+    grid_seconds = time.perf_counter() - started
+    final = result["final"]
+    print(f"search: {len(result['rounds'])} round(s), final design {final['variant']} "
+          f"({final['changes'] or 'no change'}); {out}/{SEARCH_JSON}; "
+          f"--variants-file {out}/{VARIANTS_FILE} registers it as 'searched'")
+    report_seconds = None
+    if not args.no_report:
+        from harness.report import build_report
+        report_started = time.perf_counter()
+        print(f"report: {build_report(out, margin=args.equivalence_margin)}")
+        report_seconds = time.perf_counter() - report_started
+    write_timing(Path(out), grid_seconds, report_seconds)
+    return 0
 
 
 def _fit_seeds_to_budget(settings: Settings, chosen: list, out: Path, args, grid: dict):

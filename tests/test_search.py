@@ -1,0 +1,120 @@
+"""The greedy search's rules, on a made-up trainer whose step accuracy is a known function of
+the design: which change each round keeps, when it stops, what leave-one-out drops, and what
+it writes (``search.json``, a variants file ``--variants-file`` accepts). No model is trained."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+import variants
+from harness.design import AXES, ORIGINAL
+from harness.io import atomic_write_json
+from harness.results import HELDOUT_SCORES, RunPaths
+from harness.search import (SEARCH_JSON, VARIANTS_FILE, design_name, greedy_search,
+                            leave_one_out, single_axis_changes)
+from variants.registry import unregister_variant
+
+N_ITEMS = 400
+SEEDS = (0, 1, 2)
+
+
+def fake_trainer(out, accuracy):
+    """``train(variants)``: writes an ok status and held-out scores with a share
+    ``accuracy(design)`` of correct steps (the same steps in every seed, plus one seed-specific
+    step, so that intervals are finite); records which variants were trained."""
+    paths = RunPaths(out)
+    trained = []
+
+    def train(batch):
+        for v in batch:
+            trained.append(v.name)
+            for seed in SEEDS:
+                run_dir = paths.run_dir(v.name, seed)
+                correct = np.zeros(N_ITEMS)
+                correct[:int(round(accuracy(v.design) * N_ITEMS))] = 1.0
+                correct[-1 - seed] = 1.0
+                run_dir.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame({"item": range(N_ITEMS), "step_acc": correct}).to_csv(
+                    run_dir / HELDOUT_SCORES, index=False)
+                atomic_write_json(run_dir / "status.json", {"status": "ok"})
+    return train, trained
+
+
+def test_design_names_are_stable_and_name_the_changes():
+    assert design_name(ORIGINAL) == "original"
+    assert design_name(ORIGINAL.replace(warmup="epoch10", loss="standard")) == \
+        "original+loss=standard+warmup=epoch10"
+
+
+def test_single_axis_changes_cover_every_other_value():
+    changes = single_axis_changes(ORIGINAL)
+    expected = sum(len(a.choices) - 1 for a in AXES.values())
+    assert len(changes) == expected
+    assert ("clip_norm", None) in changes and ("loss", "standard") in changes
+
+
+def test_each_round_keeps_the_best_lower_bound_then_stops(tmp_path):
+    def accuracy(design):
+        return (0.2 + 0.3 * (design.loss == "standard") + 0.1 * (design.warmup == "epoch10")
+                - 0.1 * (design.coord_head == "mlp"))
+    train, trained = fake_trainer(tmp_path, accuracy)
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None)
+    chosen = [r["chosen"] for r in result["rounds"]]
+    assert [(c["axis"], c["value"]) for c in chosen[:2]] == [("loss", "'standard'"),
+                                                             ("warmup", "'epoch10'")]
+    assert chosen[2] is None and len(result["rounds"]) == 3      # stops: no bound above 0
+    assert result["final"]["variant"] == "original+loss=standard+warmup=epoch10"
+    assert [e["removed"] for e in result["leave_one_out"]] == [False, False]
+    on_disk = json.loads((tmp_path / SEARCH_JSON).read_text())
+    assert on_disk["final"] == result["final"]
+    # each design is trained into one folder however many rounds name it
+    first_round = result["rounds"][0]["candidates"]
+    assert {c["variant"] for c in first_round} <= set(trained)
+    assert (tmp_path / "runs" / "original" / "seed0").is_dir()
+
+
+def test_the_variants_file_registers_the_final_design(tmp_path):
+    train, _ = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.post_norm is True))
+    greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None)
+    try:
+        added = variants.load_variants_file(tmp_path / VARIANTS_FILE)
+        assert [v.name for v in added] == ["searched"]
+        assert added[0].design == ORIGINAL.replace(post_norm=True)
+    finally:
+        unregister_variant("searched")
+
+
+def test_leave_one_out_drops_a_change_that_later_ones_made_redundant(tmp_path):
+    # standard loss helps alone, but adds nothing once the MLP head is in
+    def accuracy(design):
+        mlp, standard = design.coord_head == "mlp", design.loss == "standard"
+        return 0.2 + 0.4 * mlp + (0.2 if standard and not mlp else 0.0)
+    train, _ = fake_trainer(tmp_path, accuracy)
+    current = ORIGINAL.replace(loss="standard", coord_head="mlp")
+
+    def run(pairs):
+        train([SimpleNamespace(name=design_name(d), design=d) for d, _ in pairs])
+    run([(current, "")])
+    final, checked = leave_one_out(current, ["loss", "coord_head"], RunPaths(tmp_path), SEEDS,
+                                   run, log=lambda *_: None)
+    assert final == ORIGINAL.replace(coord_head="mlp")
+    assert [c["removed"] for c in checked] == [True, False]
+
+
+def test_a_change_that_crashes_is_never_kept(tmp_path):
+    train, _ = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard"))
+
+    def crashing(batch):
+        train(batch)
+        for v in batch:
+            if v.design.loss == "standard":
+                atomic_write_json(RunPaths(tmp_path).run_dir(v.name, 1) / "status.json",
+                                  {"status": "failed"})
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, crashing,
+                           log=lambda *_: None)
+    assert result["rounds"][0]["chosen"] is None
+    assert result["final"]["variant"] == "original"
