@@ -49,6 +49,7 @@ STATUS_JSON = "status.json"
 ERROR_TXT = "error.txt"
 HELDOUT_SCORES = "heldout_scores.csv"    # each held-out step's score behind each metric
 BASELINE_SCORES = "baseline_scores.csv"  # the same for the trivial baseline, at the root
+SEARCH_JSON = "search.json"              # --search: each round's candidates and choice
 TENSORBOARD_DIR = "tensorboard"          # harness.logs.tensorboard: one events folder per run
 MLFLOW_DIR = "mlflow"                    # harness.logs.mlflow_store: the SQLite store
 

@@ -29,11 +29,10 @@ import pandas as pd
 from harness.design import AXES, ORIGINAL
 from harness.io import atomic_write_json, atomic_write_text
 from harness.report.stats import Estimate, paired_per_step
-from harness.results import HELDOUT_SCORES, RunPaths, read_status
+from harness.results import HELDOUT_SCORES, SEARCH_JSON, RunPaths, read_status
 from variants.registry import Variant
 
 PRIMARY = "step_acc"
-SEARCH_JSON = "search.json"
 VARIANTS_FILE = "searched_variant.py"
 SEARCHED = "searched"
 

@@ -628,3 +628,63 @@ def test_template_ids_include_every_link_target():
                  "nonfinite-table", "scheduler-table", "claim-3", "claim-4", "claim-5",
                  "claim-6"):
         assert link in ids
+
+
+# --------------------------------------------------------------------------- recommended design
+
+from harness.design import CORRECTED                                     # noqa: E402
+from harness.report.findings import in_review                            # noqa: E402
+
+THREE = {"original": design(), "fixed": design(FIXED),
+         "fixed-warmup": design(FIXED, warmup="none"), "corrected": CORRECTED.to_dict()}
+
+
+def three_scores(original, fixed, review, corrected, seeds=(0, 1, 2)) -> dict:
+    out = {}
+    for seed in seeds:
+        for name, right in (("original", original), ("fixed", fixed), ("fixed-warmup", review),
+                            ("corrected", corrected)):
+            out[(name, seed)] = ones(right + seed)
+    return out
+
+
+def recommended(records) -> list[Finding]:
+    return [f for f in findings_of(records) if f.section == "Recommended design"]
+
+
+def test_in_review_tells_the_reviews_designs_from_the_corrected_one():
+    assert in_review(ORIGINAL.to_dict()) and in_review(FIXED.to_dict())
+    assert not in_review(CORRECTED.to_dict())
+
+
+def test_recommended_design_against_original_fixed_and_the_best_review_variant():
+    records = make_records(THREE, scores=three_scores(5, 10, 20, 30))
+    (f,) = recommended(records)
+    assert f.text.startswith("Recommended: corrected, the highest AitW step accuracy")
+    assert "not in the review" in f.text and "routing=target_train" in f.text
+    assert "against original +0.625" in f.text and "against fixed +0.500" in f.text
+    assert "against fixed-warmup +0.250" in f.text and "(better)" in f.text
+    assert "fixed-warmup is the best of the review's variants" in f.text
+    assert "x original's" in f.text and "x fixed's" in f.text    # cost per step
+    check_links([f])
+
+
+def test_a_review_variant_that_wins_is_recommended_and_corrected_reported_as_a_loss():
+    records = make_records(THREE, scores=three_scores(5, 10, 30, 20))
+    (f,) = recommended(records)
+    assert f.text.startswith("Recommended: fixed-warmup")
+    assert "only the review's and the user's values" in f.text
+    # corrected is not among the comparisons then; the best review variant is the winner itself
+    assert "against original" in f.text and "against fixed " in f.text
+
+
+def test_recommended_design_reports_a_loss_as_such():
+    records = make_records(THREE, scores=three_scores(5, 10, 30, 20))
+    (f,) = recommended(records)
+    assert "The corrected design against fixed-warmup -0.250" in f.text
+    assert f.text.split("The corrected design", 1)[1].count("(worse)") == 1
+
+
+def test_no_finished_run_no_recommendation():
+    records = make_records(THREE, status={(v, s): "failed" for v in THREE for s in (0, 1, 2)})
+    assert recommended(records) == []

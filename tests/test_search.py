@@ -9,12 +9,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import variants
+from harness.cli import main
 from harness.design import AXES, ORIGINAL
 from harness.io import atomic_write_json
-from harness.results import HELDOUT_SCORES, RunPaths
-from harness.search import (SEARCH_JSON, VARIANTS_FILE, design_name, greedy_search,
+from harness.results import HELDOUT_SCORES, SEARCH_JSON, RunPaths
+from harness.search import (VARIANTS_FILE, design_name, greedy_search,
                             leave_one_out, single_axis_changes)
 from variants.registry import unregister_variant
 
@@ -118,3 +120,29 @@ def test_a_change_that_crashes_is_never_kept(tmp_path):
                            log=lambda *_: None)
     assert result["rounds"][0]["chosen"] is None
     assert result["final"]["variant"] == "original"
+
+
+@pytest.mark.slow
+def test_search_from_the_command_line_writes_its_path_and_report(tmp_path):
+    """A tiny search end to end: every single-axis change of the original trained on two
+    seeds, search.json, the variants file and the report's search section."""
+    out = tmp_path / "search"
+    code = main(["--search", "greedy", "--quick", "--steps", "3", "--seeds", "2",
+                 "--synthetic-episodes", "30", "--jobs", "1", "--no-progress",
+                 "--out", str(out)])
+    assert code == 0
+    result = json.loads((out / SEARCH_JSON).read_text())
+    first = result["rounds"][0]
+    assert len(first["candidates"]) == len(single_axis_changes(ORIGINAL))
+    for name in [c["variant"] for c in first["candidates"]] + ["original"]:
+        for seed in (0, 1):
+            assert (RunPaths(out).run_dir(name, seed) / "status.json").is_file()
+    assert (out / VARIANTS_FILE).is_file()
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "The greedy search" in html and result["final"]["variant"] in html
+    path = pd.read_csv(out / "tables" / "search_path.csv")
+    assert len(path) >= len(first["candidates"])
+    # run again: every run is reused, nothing is trained
+    assert main(["--search", "greedy", "--quick", "--steps", "3", "--seeds", "2",
+                 "--synthetic-episodes", "30", "--jobs", "1", "--no-progress", "--no-report",
+                 "--out", str(out)]) == 0

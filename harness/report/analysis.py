@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from harness.design import AXES
+from harness.io import read_json
+from harness.results import SEARCH_JSON
 from harness.instruments import registry
 from harness.report.load import GridRecords
 from harness.report.stats import (DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
@@ -334,3 +337,42 @@ def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
                 f"an instrument's table is named {name!r}, as one of the report's own")
         measured[name] = build(records)
     return measured
+
+
+# --------------------------------------------------------------------------- --search
+
+def _search_json(root) -> dict | None:
+    path = Path(root) / SEARCH_JSON
+    return read_json(path) if path.is_file() else None
+
+
+def search_path(root) -> pd.DataFrame | None:
+    """The greedy search's path (``search.json``): every round's candidates with their paired
+    step-accuracy gain over that round's design and its interval, the one kept, and the
+    leave-one-out checks; None when the folder holds no search."""
+    search = _search_json(root)
+    if search is None:
+        return None
+    rows = []
+    for number, round_ in enumerate(search.get("rounds", []), start=1):
+        chosen = (round_.get("chosen") or {}).get("variant")
+        for c in round_.get("candidates", []):
+            rows.append({"round": str(number), "from": round_["current"], "axis": c["axis"],
+                         "value": c["value"], "d_step_acc": c["d_step_acc"],
+                         "low": c["low"], "high": c["high"],
+                         "kept": c["variant"] == chosen})
+    for c in search.get("leave_one_out", []):
+        rows.append({"round": "leave-one-out", "from": c["without"], "axis": c["axis"],
+                     "value": c["value"], "d_step_acc": c["d_step_acc"], "low": c["low"],
+                     "high": c["high"], "kept": not c["removed"]})
+    frame = pd.DataFrame(rows, columns=["round", "from", "axis", "value", "d_step_acc", "low",
+                                        "high", "kept"])
+    for column in ("d_step_acc", "low", "high"):
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def search_final(root) -> dict | None:
+    search = _search_json(root)
+    return None if search is None else {**search["final"], "rounds": len(search["rounds"]),
+                                        "seconds": search.get("seconds")}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.design import AXES
 from harness.report import analysis as A
 from harness.report.load import GridRecords
 from harness.report.stats import (CRASHES, DIVERGES, EQUIVALENT, HELPS, HURTS, UNDECIDED,
@@ -21,7 +22,7 @@ from harness.report.stats import (CRASHES, DIVERGES, EQUIVALENT, HELPS, HURTS, U
 #: The order of the sections; a section without findings is not shown.
 SECTIONS = ("What breaks the original design", "What breaks the fixed design",
             "The review's fixes, one at a time", "What the fixes cost",
-            "The best design measured")
+            "The best design measured", "Recommended design")
 
 #: A coordinate loss "dominates" when it supplies at least this share of the squared gradient
 #: norm on the shared encoder (the three heads' shares add up to 1).
@@ -403,6 +404,92 @@ def best_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
     return out
 
 
+# --------------------------------------------------------------------------- recommended
+
+def in_review(design: dict) -> bool:
+    """A design that uses only values of the user's code and the review (an axis missing from
+    a design's record is at its original value)."""
+    return all(axis.reason_not_in_review(design.get(name, axis.original)) is None
+               for name, axis in AXES.items())
+
+
+def _difference_text(records: GridRecords, best: str, other: str) -> str:
+    d = A.paired_difference(records, best, other, A.PRIMARY)
+    if not math.isfinite(d.mean):
+        return f"against {other}: no pair of finished runs"
+    if d.has_interval and d.low > 0:
+        word = "better"
+    elif d.has_interval and d.high < 0:
+        word = "worse"
+    else:
+        word = "not distinguishable" if d.has_interval else "one seed, no interval"
+    return f"against {other} {_interval(d)} ({word})"
+
+
+def _step_cost(records: GridRecords, summary: pd.DataFrame, best: str, flops: pd.Series,
+               others: list[str]) -> str:
+    times = summary.set_index("variant")["step_time_s"] if "step_time_s" in summary else None
+    t = times.get(best) if times is not None else None
+    if t is None or not math.isfinite(t):
+        return ""
+    parts = [f"{t * 1000:.0f} ms per training step (median)"]
+    for other in others:
+        o = times.get(other)
+        if o is not None and math.isfinite(o) and o > 0:
+            parts.append(f"{t / o:.2f}x {other}'s")
+    def finite(v) -> bool:
+        return v is not None and math.isfinite(v) and v > 0
+    f_best = flops.get(best) if flops is not None else None
+    ratios = [f"{f_best / flops[o]:.2f}x {o}'s" for o in others
+              if finite(f_best) and finite(flops.get(o))]
+    text = "Cost: " + ", ".join(parts)
+    if ratios:
+        text += "; FLOPs of its first step " + ", ".join(ratios)
+    return text + " (step times from worker processes sharing the CPU are noisy; the " \
+                  "benchmarks are the clean cost numbers)."
+
+
+def recommended_findings(records: GridRecords, summary: pd.DataFrame,
+                         flops: pd.Series | None = None) -> list[Finding]:
+    """The best measured design, against the original, the fixed design and the best of the
+    review's variants, with its cost per step."""
+    if summary.empty or A.PRIMARY not in summary:
+        return []
+    complete = summary[(summary.runs_ok > 0) & (summary.runs_failed == 0)
+                       & (summary.runs_diverged == 0)].dropna(subset=[A.PRIMARY])
+    if complete.empty:
+        return []
+    ranked = complete.sort_values(A.PRIMARY, ascending=False)
+    best = ranked.iloc[0].variant
+    names = set(records.variant_names())
+    # the best of the review's variants (the user's and the review's values only)
+    best_review = next((v for v in ranked.variant if in_review(records.design(v))), None)
+    comparisons = [v for v in ("original", "fixed") if v in names and v != best]
+    if best_review not in (None, best, *comparisons):
+        comparisons.append(best_review)
+    if not comparisons:
+        return []
+    design = records.design(best)
+    outside = [f"{name}={design[name]}" for name, axis in AXES.items()
+               if name in design and axis.reason_not_in_review(design[name]) is not None]
+    origin = (f"it uses values that are not in the review ({', '.join(outside)})" if outside
+              else "it uses only the review's and the user's values")
+    text = (f"Recommended: {best}, the highest AitW step accuracy measured here; {origin}. "
+            f"Step accuracy, paired by seed and held-out step: "
+            + "; ".join(_difference_text(records, best, o) for o in comparisons)
+            + (f" ({best_review} is the best of the review's variants)."
+               if best_review not in (None, best) else "."))
+    if "corrected" in names and best != "corrected" and best_review is not None:
+        # the design built from the measurements did not win: say by how much it lost
+        text += (" The corrected design " + _difference_text(records, "corrected", best_review)
+                 + ".")
+    cost = _step_cost(records, summary, best, flops, [o for o in ("original", "fixed")
+                                                      if o in names and o != best])
+    if cost:
+        text += " " + cost
+    return [Finding(SECTIONS[5], text, "summary")]
+
+
 # --------------------------------------------------------------------------- all of them
 
 def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.DataFrame,
@@ -411,7 +498,8 @@ def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.Data
                 + starvation_findings(records, measured) + nonfinite_findings(records)
                 + agreement_findings(measured) + verdict_findings(effects, margin)
                 + cost_findings(effects, A.flops_by_variant(records))
-                + best_findings(records, summary))
+                + best_findings(records, summary)
+                + recommended_findings(records, summary, A.flops_by_variant(records)))
     order = {s: i for i, s in enumerate(SECTIONS)}
     return sorted(findings, key=lambda f: order[f.section])
 

@@ -32,7 +32,7 @@ CURVE_POSITIONS = {"losses": ("Training loss per head", 10), "lr": ("Learning ra
 #: The report's own tables and where each is listed among all of them (``tables/`` and the
 #: "Tables as CSV" line); the instruments' (:class:`harness.instruments.registry.Table`) slot
 #: in by their own positions.
-TABLE_POSITIONS = {"summary_by_variant": 10, "effects": 20, "clipping": 80, "failed_runs": 100,
+TABLE_POSITIONS = {"search_path": 5, "summary_by_variant": 10, "effects": 20, "clipping": 80, "failed_runs": 100,
                    "zero_lr_spans": 110, "cost": 130, "cost_of_choices": 140,
                    "scheduler_events": 150, "deviations": 170, "findings": 180}
 _CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
@@ -168,7 +168,9 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
     flops = A.flops_by_variant(records)
     if not flops.empty:
         cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
+    search = A.search_path(records.root)
     tables = _listed({
+        **({"search_path": search} if search is not None else {}),
         "summary_by_variant": summary, "effects": effects, "failed_runs": A.failed_runs(records),
         "cost": cost_table, "cost_of_choices": cost_of_choices(flops, effects),
         "deviations": deviations, "findings": findings_table(findings),
@@ -198,7 +200,8 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
         more=[(t.caption, name, measured[name]) for name, t in registry.tables().items()
               if t.caption],
         findings=grouped(findings), scheduler=_scheduler_for_display(measured["scheduler_events"]),
-        margin=margin, literal=measured["literal_checks"], deviations=deviations)
+        margin=margin, literal=measured["literal_checks"], deviations=deviations,
+        search=search, search_final=A.search_final(records.root))
     atomic_write_text(root / "index.html", html)
     return root / "index.html"
 
