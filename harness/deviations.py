@@ -86,7 +86,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "DistilBERT (6 layers, 768 wide, pretrained), prompts up to 512 tokens",
         "by default a randomly initialised 2-layer, 32-wide BERT and prompts up to 128 tokens "
         "(`--encoder minilm` or a local model folder for a pretrained one)",
-        "every variant x 5 seeds x 20 epochs must fit in about 12 minutes on 2 CPU cores; "
+        "every variant x 5 seeds x 20 epochs must fit in under 15 minutes on 2 CPU cores; "
         "the synthetic prompts are at most 97 tokens",
         "harness.encoders:TINY", "7d87b38f9511"),
     Deviation(

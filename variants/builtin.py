@@ -61,7 +61,7 @@ def register_builtin_variants() -> None:
     register_variant("corrected", "the fixed design with the corrections the measurements call "
                                   "for, none of them in the review: the baseline of every "
                                   "corrected-<correction> ablation", CORRECTED)
-    # Not in `all`: the default grid's budget (about 12 minutes on 2 cores) has no room for
+    # Not in `all`: the default grid's budget (about 13.5 minutes on 2 cores) has no room for
     # another six variants x 5 seeds; `--variants 'all,corrected-*'` adds them.
     for axis in corrected_axes():
         register_variant(f"corrected-{axis.correction}",

@@ -13,7 +13,7 @@ class DataSettings:
     """Where the steps come from and how they are split and encoded.
 
     Why the defaults are what they are (the budget: every variant x 5 seeds x 20 epochs in
-    about 12 minutes on a 2-core CPU, README "Default budget"):
+    about 13 minutes on a 2-core CPU, README "Default budget"):
 
     - ``synthetic_episodes=400`` with ``heldout_fraction=0.15``: the same 61 held-out episodes
       (379 steps) as before; the held-out part of every interval shrinks with this number,
