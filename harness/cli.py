@@ -349,18 +349,23 @@ def _main(args) -> int:
     baselines = read_json(Path(out) / "run.json").get("baselines")
     print(format_summary(summary, baselines))
     print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/steps.parquet, {out}/runs/")
+    _finish(args, Path(out), grid_seconds)
+    return 0
+
+
+def _finish(args, out: Path, grid_seconds: float) -> None:
+    """After the grid: the report (unless --no-report), timing.json, and the logs' share."""
     report_seconds = None
     if not args.no_report:
         from harness.report import build_report
         report_started = time.perf_counter()
         print(f"report: {build_report(out, margin=args.equivalence_margin)}")
         report_seconds = time.perf_counter() - report_started
-    write_timing(Path(out), grid_seconds, report_seconds)
+    write_timing(out, grid_seconds, report_seconds)
     if "mlflow" in args.log:
         from harness.logs.mlflow_store import log_report
         log_report(out)         # the report (when built) and timing.json, on the grid's run
-    _print_log_commands(Path(out), args.log)
-    return 0
+    _print_log_commands(out, args.log)
 
 
 def _print_log_commands(out: Path, targets) -> None:
@@ -387,13 +392,7 @@ def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
     print(f"search: {len(result['rounds'])} round(s), final design {final['variant']} "
           f"({final['changes'] or 'no change'}); {out}/{SEARCH_JSON}; "
           f"--variants-file {out}/{VARIANTS_FILE} registers it as 'searched'")
-    report_seconds = None
-    if not args.no_report:
-        from harness.report import build_report
-        report_started = time.perf_counter()
-        print(f"report: {build_report(out, margin=args.equivalence_margin)}")
-        report_seconds = time.perf_counter() - report_started
-    write_timing(Path(out), grid_seconds, report_seconds)
+    _finish(args, Path(out), grid_seconds)
     return 0
 
 

@@ -361,14 +361,19 @@ HEAD_METRICS = (("action head", "action_acc", "action accuracy"),
                 ("typed-text head", "text_f1", "typed-text word F1"))
 
 
-def best_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
+def ranked_complete(summary: pd.DataFrame) -> pd.DataFrame:
+    """Variants whose every run finished ok, best step accuracy first (empty if none)."""
     if summary.empty or A.PRIMARY not in summary:
-        return []
+        return summary.iloc[0:0]
     complete = summary[(summary.runs_ok > 0) & (summary.runs_failed == 0)
                        & (summary.runs_diverged == 0)].dropna(subset=[A.PRIMARY])
-    if complete.empty:
+    return complete.sort_values(A.PRIMARY, ascending=False)
+
+
+def best_findings(records: GridRecords, summary: pd.DataFrame) -> list[Finding]:
+    ranked = ranked_complete(summary)
+    if ranked.empty:
         return []
-    ranked = complete.sort_values(A.PRIMARY, ascending=False)
     best = ranked.iloc[0]
     section = SECTIONS[4]
     low, high = best[A.PRIMARY + "_low"], best[A.PRIMARY + "_high"]
@@ -453,13 +458,9 @@ def recommended_findings(records: GridRecords, summary: pd.DataFrame,
                          flops: pd.Series | None = None) -> list[Finding]:
     """The best measured design, against the original, the fixed design and the best of the
     review's variants, with its cost per step."""
-    if summary.empty or A.PRIMARY not in summary:
+    ranked = ranked_complete(summary)
+    if ranked.empty:
         return []
-    complete = summary[(summary.runs_ok > 0) & (summary.runs_failed == 0)
-                       & (summary.runs_diverged == 0)].dropna(subset=[A.PRIMARY])
-    if complete.empty:
-        return []
-    ranked = complete.sort_values(A.PRIMARY, ascending=False)
     best = ranked.iloc[0].variant
     names = set(records.variant_names())
     # the best of the review's variants (the user's and the review's values only)
