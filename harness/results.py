@@ -159,6 +159,12 @@ def read_steps(run_dir: Path) -> pd.DataFrame | None:
 
 # --------------------------------------------------------------------------- summary rows
 
+def summary_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of summary rows, or NaNs where no run wrote it (an instrument that was off,
+    records older than the column)."""
+    return frame[name] if name in frame.columns else pd.Series(math.nan, index=frame.index)
+
+
 SUMMARY_FIRST = ["variant", "seed", "status", "message", "steps_done", "epochs_done",
                  "diverged_at", "train_seconds"]
 

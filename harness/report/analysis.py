@@ -18,7 +18,7 @@ import pandas as pd
 
 from harness.design import AXES
 from harness.io import read_json
-from harness.results import SEARCH_JSON
+from harness.results import SEARCH_JSON, summary_column
 from harness.instruments import registry
 from harness.report.load import GridRecords
 from harness.report.stats import (DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
@@ -50,10 +50,6 @@ def _nanmean(values) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
-
-
 # --------------------------------------------------------------------------- summary
 
 def _ok_seeds(records: GridRecords, *variants: str) -> list:
@@ -76,8 +72,8 @@ def metric_estimate(records: GridRecords, variant: str, metric: str) -> Estimate
         return paired_per_step(scores, np.where(np.isfinite(scores), 0.0, np.nan))
     ok = records.runs(variant)
     ok = ok[ok.status == "ok"]
-    values = _column(ok, metric)
-    counts = _column(ok, DENOMINATOR[metric])
+    values = summary_column(ok, metric)
+    counts = summary_column(ok, DENOMINATOR[metric])
     eval_var = _nanmean([proportion_var(p, n) for p, n in zip(values, counts)])
     return estimate(values, eval_var)
 
@@ -98,7 +94,7 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
             row[f"{metric}_low"] = max(est.low, 0.0) if math.isfinite(est.low) else est.low
             row[f"{metric}_high"] = min(est.high, 1.0) if math.isfinite(est.high) else est.high
         for metric in COST:
-            values = _column(runs, metric).dropna()
+            values = summary_column(runs, metric).dropna()
             row[metric] = float(values.median()) if len(values) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
@@ -203,7 +199,7 @@ def against_baseline(records: GridRecords, variant: str, metric: str) -> Estimat
 
 
 def _median(records: GridRecords, variant: str, metric: str) -> float:
-    values = _column(records.runs(variant), metric).dropna()
+    values = summary_column(records.runs(variant), metric).dropna()
     return float(values.median()) if len(values) else math.nan
 
 
@@ -269,7 +265,7 @@ def clip_table(records: GridRecords) -> pd.DataFrame:
         runs = records.runs(variant)
         norm = records.step_values(variant, GRAD_NORM)["value"]
         rows.append({"variant": variant, "clip_norm": records.design(variant)["clip_norm"],
-                     "share of steps clipped": float(_column(runs, "clip_rate").mean()),
+                     "share of steps clipped": float(summary_column(runs, "clip_rate").mean()),
                      "global gradient norm (median, before clipping)":
                          float(norm.median()) if len(norm) else math.nan})
     return pd.DataFrame(rows)

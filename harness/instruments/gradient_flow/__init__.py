@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from harness.instruments.grad_norms import group_key
 from harness.instruments.registry import Instrument, Table
+from harness.results import summary_column
 
 ZERO_SHARE_ALL = "probe/coord_grad_zero_share/all"
 ZERO_SHARE_DUAL_POINT = "probe/coord_grad_zero_share/dual_point"
@@ -26,10 +26,6 @@ def summary(steps, facts: dict) -> dict:
     return row
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
-
-
 def gradient_flow_table(records) -> pd.DataFrame:
     """How much gradient reaches the coordinate head, and how often exactly none."""
     rows = []
@@ -40,9 +36,9 @@ def gradient_flow_table(records) -> pd.DataFrame:
         rows.append({
             "variant": variant, "loss": design["loss"], "coord_units": design["coord_units"],
             "zero coordinate gradient (share of DUAL_POINT steps)":
-                float(_column(runs, COLUMN).mean()),
+                float(summary_column(runs, COLUMN).mean()),
             "coordinate head gradient norm (median)": float(coord.median()) if len(coord) else math.nan,
-            "tap accuracy": float(_column(runs[runs.status == "ok"], "tap_acc").mean()),
+            "tap accuracy": float(summary_column(runs[runs.status == "ok"], "tap_acc").mean()),
         })
     return pd.DataFrame(rows)
 
