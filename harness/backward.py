@@ -1,6 +1,7 @@
 """The ``backward`` axis: one backward of the weighted total, or one per head loss.
 
-Each returns the names of the loss terms whose backward was skipped (non-finite), so the
+Each takes the loss terms and the design's head weights (:func:`harness.losses.head_weights`)
+and returns the names of the loss terms whose backward was skipped (non-finite), so the
 instruments can record what happened to a NaN.
 """
 
@@ -15,13 +16,14 @@ from harness.schema import HEADS
 TERMS = HEADS   # back-propagated in this order by the per-head strategy
 
 
-def single_backward(losses: dict) -> list[str]:
-    """The review's fix: ``total_loss.backward()``. A NaN term is not skipped: it is in the total."""
+def single_backward(losses: dict, weights: dict = HEAD_WEIGHTS) -> list[str]:
+    """The review's fix: ``total_loss.backward()``. A NaN term is not skipped: it is in the total
+    (which the loss weighted already)."""
     losses["total"].backward()
     return []
 
 
-def per_head_backward(losses: dict) -> list[str]:
+def per_head_backward(losses: dict, weights: dict = HEAD_WEIGHTS) -> list[str]:
     """The user's loop: one backward per head, each only when its loss is finite.
 
     ``dummy_zero`` is a leaf that requires grad, as in the user's code, so a term without a
@@ -33,7 +35,7 @@ def per_head_backward(losses: dict) -> list[str]:
     skipped = []
     for i, term in enumerate(TERMS):
         if torch.isfinite(losses[term]):
-            (dummy_zero + HEAD_WEIGHTS[term] * losses[term]).backward(
+            (dummy_zero + weights[term] * losses[term]).backward(
                 retain_graph=i < len(TERMS) - 1)
         else:
             skipped.append(term)

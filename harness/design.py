@@ -138,6 +138,28 @@ AXES: dict[str, Axis] = {a.name: a for a in (
                          "text; measured: no effect on text F1 at the default budget (0.030 with "
                          "and without), as the decoder reads the raw word embeddings (norm about "
                          "0.1), about 80x smaller than its context (about 8.6)"),)),
+    Axis("query_head", ("lstm", "pointer"), "lstm", "lstm", "pointer_query", 1,
+         "harness.model.heads",
+         "the query decoder: lstm, the user's LSTM that reads only the first-token vector "
+         "and spells from the vocabulary; pointer, an LSTM that attends over the prompt's "
+         "token states and mixes spelling with copying prompt tokens (a pointer-generator)",
+         corrected="pointer", correction="pointer_query", in_review=False,
+         not_in_review=(("pointer",
+                         "with the lstm decoder corrected's typed-text word F1 was 0-0.06 over 5 "
+                         "seeds, not above the trivial baseline: 15 TYPE steps (10 texts) in "
+                         "training, and the typed text is a span of the goal it cannot read; "
+                         "the pointer gave 0.60-0.61 (seeds 0, 1)"),)),
+    Axis("head_weights", ("review", "query_0.1"), "review", "review", "light_query", 6,
+         "harness.losses",
+         "the weights of the head losses in the total (and in each per-head backward): "
+         "review, action 1, query 0.5, coordinates 2, as the user's code and the review have "
+         "them; query_0.1, the query loss at 0.1",
+         corrected="query_0.1", correction="light_query", in_review=False,
+         not_in_review=(("query_0.1",
+                         "with the pointer decoder at 0.5 the query head gave the largest "
+                         "gradient on the shared encoder early on (6.2 against 1.6 for the "
+                         "coordinates at step 25, seed 2) and under clipping corrected's step "
+                         "accuracy was 0.562 over 5 seeds; at 0.1 it was 0.592, text F1 0.59-0.63"),)),
     # Head balance, measured on the shared encoder (squared gradient norm, median over probe
     # steps): in corrected with huber the action head gives 99%, coordinates 0.5-1.3% and the
     # query head 0.1%. The query weight stays the review's 0.5: at 5 (same run, huber) its share

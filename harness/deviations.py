@@ -59,7 +59,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "completes a GPU step",
         "builds the code set on the labels' device",
         "the same mask on any device; on the CPU both are identical",
-        "harness.losses:standard_loss", "52326430971d",
+        "harness.losses:standard_loss", "102d9d50b9d2",
         "'The review's code as written': isin_cpu_codes (CUDA only)", "isin_cpu_codes"),
     Deviation(
         "review section 5: coordinate normalization",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +25,19 @@ from harness import actions
 from harness.axes import AxisRegistry
 from harness.model.agent import GESTURE_CODES, GESTURE_SETS
 
+#: The weights of the head losses in the total, as the user's code and the review have them.
 HEAD_WEIGHTS = {"action": 1.0, "query": 0.5, "coord": 2.0}
+
+#: The ``head_weights`` axis: the weight of each head's loss in the total, in the single
+#: backward and in each per-head backward alike.
+HEAD_WEIGHT_SETS = AxisRegistry("head_weights")
+HEAD_WEIGHT_SETS.register("review", HEAD_WEIGHTS)
+HEAD_WEIGHT_SETS.register("query_0.1", {**HEAD_WEIGHTS, "query": 0.1})
+HEAD_WEIGHT_SETS.check()
+
+
+def head_weights(design) -> dict[str, float]:
+    return HEAD_WEIGHT_SETS[design.head_weights]
 
 #: Penalty loss constants (DESIGN.md section 3).
 TAP_DISTANCE = 0.04          # touch-lift distance at or under which a gesture is a tap
@@ -33,9 +45,8 @@ TAP_TOLERANCE = 0.10         # predicted tap centre this close to the true one c
 MISMATCH_FACTOR = 10.0       # tap predicted for a swipe or the reverse
 
 
-def weighted_total(action, query, coord) -> torch.Tensor:
-    return (HEAD_WEIGHTS["action"] * action + HEAD_WEIGHTS["query"] * query
-            + HEAD_WEIGHTS["coord"] * coord)
+def weighted_total(action, query, coord, weights: dict = HEAD_WEIGHTS) -> torch.Tensor:
+    return weights["action"] * action + weights["query"] * query + weights["coord"] * coord
 
 
 # --------------------------------------------------------------------------- query_loss
@@ -91,6 +102,7 @@ class LossParts:
     query: Callable = query_every_row        # (logits, labels, action codes) -> 0-d
     gesture_codes: tuple = GESTURE_CODES     # the standard loss's coordinate mask
     coord: Callable = F.huber_loss           # the standard loss's coordinate term
+    weights: dict = field(default_factory=lambda: HEAD_WEIGHTS)   # of the terms in the total
 
 
 REVIEW_PARTS = LossParts()
@@ -120,7 +132,7 @@ def standard_loss(outputs: dict, targets: dict, parts: LossParts = REVIEW_PARTS)
     else:
         coord = torch.tensor(0.0, device=targets["action"].device)
     return {"action": action, "query": query, "coord": coord,
-            "total": weighted_total(action, query, coord)}
+            "total": weighted_total(action, query, coord, parts.weights)}
 
 
 # --------------------------------------------------------------------------- penalty (original)
@@ -184,7 +196,7 @@ def penalty_loss(outputs: dict, targets: dict, parts: LossParts = REVIEW_PARTS) 
     action, query = _zero_if_nan(action), _zero_if_nan(query)
     coord = coordinate_penalty(outputs, targets)
     return {"action": action, "query": query, "coord": coord,
-            "total": weighted_total(action, query, coord)}
+            "total": weighted_total(action, query, coord, parts.weights)}
 
 
 # --------------------------------------------------------------------------- the axis
@@ -219,7 +231,8 @@ LOSSES.check()
 def loss_parts(design) -> LossParts:
     return LossParts(query=QUERY_LOSSES[design.query_loss],
                      gesture_codes=GESTURE_SETS[design.gesture_codes],
-                     coord=COORD_LOSSES[design.coord_loss])
+                     coord=COORD_LOSSES[design.coord_loss],
+                     weights=head_weights(design))
 
 
 def design_loss(design, outputs: dict, targets: dict) -> dict:

@@ -23,6 +23,7 @@ from harness.design import Design
 from harness.encoders import EncoderSpec, build_encoder
 from harness.evaluation import evaluate, split_targets
 from harness.forward import forward_and_loss
+from harness.losses import head_weights
 from harness.model.agent import AgentModel
 from harness.io import atomic_write_csv
 from harness.records import StepRecords
@@ -182,7 +183,7 @@ def train_step(run: Run, batch: dict, step: int, hooks: Hooks) -> tuple[dict, to
     run.optimizer.zero_grad(set_to_none=True)
     outputs, losses = run.forward_and_loss(batch)
     hooks.after_loss(run, step, batch, outputs, losses)
-    skipped = BACKWARDS[run.design.backward](losses)
+    skipped = BACKWARDS[run.design.backward](losses, head_weights(run.design))
     hooks.after_backward(run, step, batch, outputs, losses, skipped)
     grad_norm = clip_or_measure(run.parameters, run.design.clip_norm)
     hooks.after_clip(run, step, grad_norm)

@@ -17,8 +17,10 @@ from harness.config import DataSettings
 from harness.design import AXES, CORRECTED, FIXED, ORIGINAL, corrected_axes
 from harness.encoders import resolve_encoder
 from harness.forward import forward_and_loss
-from harness.losses import (coordinate_rows, design_loss, query_every_row, query_type_rows,
-                            squared_distance, standard_loss)
+from harness.backward import per_head_backward
+from harness.losses import (HEAD_WEIGHT_SETS, coordinate_rows, design_loss, query_every_row,
+                            query_type_rows, squared_distance, standard_loss)
+from harness.model.heads import PointerQueryDecoder, QueryDecoder
 from harness.prepare import encode_dataset
 from harness.records import StepRecords
 from harness.schedules import EpochSchedulers
@@ -54,8 +56,11 @@ def forward(model, batch: dict, training: bool, units=UNITS):
         return forward_and_loss(model, batch, units, CPU, training=training)
 
 
-def same_state(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
+def same_state(a, b, skip: str | None = None) -> bool:
+    """Equal weights, leaving out the parameters under ``skip`` (a module name)."""
+    keep = lambda state: {k: v for k, v in state.items()
+                          if skip is None or not k.startswith(skip + ".")}
+    sa, sb = keep(a.state_dict()), keep(b.state_dict())
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
@@ -71,7 +76,7 @@ def test_corrected_follows_the_table_and_every_correction_has_a_reason():
     moved = {a.name for a in corrected_axes()}
     assert moved == set(CORRECTED.differences(FIXED))
     assert moved == {"routing", "warmup", "query_loss", "gesture_codes", "query_decoding",
-                     "coord_loss"}
+                     "query_head", "head_weights", "coord_loss"}
     for axis in corrected_axes():
         reason = axis.reason_not_in_review(axis.corrected)
         assert reason and "\n" not in reason, axis.name
@@ -81,7 +86,8 @@ def test_corrected_follows_the_table_and_every_correction_has_a_reason():
 
 def test_axes_not_in_the_review_leave_the_review_designs_records_alone():
     new = [a.name for a in AXES.values() if not a.in_review]
-    assert new == ["query_loss", "gesture_codes", "query_decoding", "coord_loss"]
+    assert new == ["query_loss", "gesture_codes", "query_decoding", "query_head",
+                   "head_weights", "coord_loss"]
     for design in (ORIGINAL, FIXED):
         assert not set(new) & set(design.to_dict())
     assert set(new) <= set(CORRECTED.to_dict())
@@ -110,11 +116,14 @@ def test_corrected_and_its_ablations_are_registered():
 
 @pytest.mark.parametrize("axis", [a.name for a in corrected_axes()])
 def test_a_correction_starts_every_module_from_the_same_weights(data, axis):
+    # the pointer decoder is another module: every other one starts as the lstm design's
+    skip = "query_decoder" if axis == "query_head" else None
     a = build_model(data, FIXED, SPEC, seed=3, query_steps=4)
     b = build_model(data, FIXED.replace(**{axis: AXES[axis].corrected}), SPEC, seed=3,
                     query_steps=4)
-    assert same_state(a, b)
-    assert same_state(build_model(data, CORRECTED, SPEC, seed=3, query_steps=4), a)
+    assert same_state(a, b, skip)
+    assert same_state(build_model(data, CORRECTED, SPEC, seed=3, query_steps=4), a,
+                      "query_decoder")
 
 
 def test_target_routing_in_training_predicted_routing_at_evaluation(data):
@@ -195,6 +204,92 @@ def test_teacher_forcing_changes_only_the_query_logits(data):
     assert torch.equal(a["coordinates"], b["coordinates"])
     assert not torch.equal(a["query_logits"], b["query_logits"])
     assert torch.equal(la["action"], lb["action"]) and torch.equal(la["coord"], lb["coord"])
+
+
+def pointer_inputs(batch: int = 3, length: int = 6, size: int = 8, vocab: int = 20, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    states = torch.randn(batch, length, size, generator=g)
+    mask = torch.ones(batch, length, dtype=torch.long)
+    mask[0, 4:] = 0                                       # row 0: two padding positions
+    ids = torch.randint(5, vocab, (batch, length), generator=g)
+    return torch.randn(batch, size, generator=g), (states, mask, ids)
+
+
+def test_the_pointer_decoder_returns_log_probabilities_of_a_mixture():
+    with seeded(0, "pointer-test"):
+        decoder = PointerQueryDecoder(8, 20, steps=5, hidden=16)
+        embed = torch.nn.Embedding(20, 8)
+    context, prompt = pointer_inputs()
+    out = decoder(context, embed, prompt=prompt)
+    assert out.shape == (3, 5, 20)
+    assert torch.allclose(out.exp().sum(-1), torch.ones(3, 5), atol=1e-5)
+    # the losses read them as logits: cross-entropy of log-probabilities is their NLL
+    target = torch.tensor([7, 3, 11])
+    assert torch.allclose(torch.nn.functional.cross_entropy(out[:, 0], target),
+                          -out[:, 0].gather(1, target[:, None]).mean(), atol=1e-5)
+
+
+def test_a_copying_pointer_decoder_puts_all_its_mass_on_the_prompt_tokens():
+    with seeded(0, "pointer-test"):
+        decoder = PointerQueryDecoder(8, 20, steps=4, hidden=16)
+        embed = torch.nn.Embedding(20, 8)
+    with torch.no_grad():                     # the gate shut: copy only
+        decoder.gate.weight.zero_()
+        decoder.gate.bias.fill_(-50.0)
+    context, (states, mask, ids) = pointer_inputs()
+    probs = decoder(context, embed, prompt=(states, mask, ids)).exp().detach()
+    for row in range(3):
+        visible = set(ids[row][mask[row].bool()].tolist())
+        hidden_only = set(ids[row][~mask[row].bool()].tolist()) - visible
+        on_prompt = probs[row][:, sorted(visible)].sum(-1)
+        assert torch.allclose(on_prompt, torch.ones(4), atol=1e-5), row
+        # a padding position is never copied
+        for token in hidden_only:
+            assert float(probs[row][:, token].max()) < 1e-9
+
+
+def test_the_pointer_decoder_reads_the_prompt_and_the_lstm_one_does_not():
+    with seeded(0, "pointer-test"):
+        pointer = PointerQueryDecoder(8, 20, steps=3, hidden=16)
+        lstm = QueryDecoder(8, 20, steps=3, hidden=16)
+        embed = torch.nn.Embedding(20, 8)
+    context, (states, mask, ids) = pointer_inputs()
+    other = (states.flip(1), mask, ids.flip(1))
+    assert not torch.allclose(pointer(context, embed, prompt=(states, mask, ids)),
+                              pointer(context, embed, prompt=other))
+    assert torch.equal(lstm(context, embed, prompt=(states, mask, ids)),
+                       lstm(context, embed, prompt=other))
+
+
+def test_the_pointer_decoder_trains_the_encoder_and_teacher_forcing_feeds_it_targets(data):
+    design = CORRECTED
+    model = build_model(data, design, SPEC, 0)
+    assert isinstance(model.query_decoder, PointerQueryDecoder)
+    batch = batch_of(data, rows_with(data, (actions.TYPE,), 4))
+    recorder = recording(model)
+    out, losses = forward(model, batch, training=True)
+    steps = model.query_decoder.steps
+    fed = torch.stack(recorder.calls, dim=1)
+    assert torch.equal(fed[:, :steps - 1], batch["query_labels"][:, :steps - 1])
+    losses["query"].backward()
+    assert model.encoder.encoder.layer[-1].output.dense.weight.grad.abs().sum() > 0
+
+
+def test_head_weights_scale_the_query_term_in_the_total_and_in_each_backward():
+    outputs, targets = toy_outputs([actions.TYPE, actions.DUAL_POINT, actions.PRESS_BACK])
+    review = design_loss(FIXED, outputs, targets)
+    light = design_loss(FIXED.replace(head_weights="query_0.1"), outputs, targets)
+    for term in ("action", "query", "coord"):
+        assert torch.equal(review[term], light[term])
+    assert torch.isclose(review["total"] - light["total"], 0.4 * review["query"])
+    # the per-head backward weighs each term the same way
+    grads = {}
+    for name, weights in (("review", HEAD_WEIGHT_SETS["review"]),
+                          ("light", HEAD_WEIGHT_SETS["query_0.1"])):
+        outputs, targets = toy_outputs([actions.TYPE, actions.DUAL_POINT])
+        per_head_backward(design_loss(FIXED, outputs, targets), weights)
+        grads[name] = outputs["query_logits"].grad
+    assert torch.allclose(grads["light"], grads["review"] * 0.2)
 
 
 # --------------------------------------------------------------------------- losses

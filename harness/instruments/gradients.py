@@ -31,13 +31,14 @@ def _zeros_where_unused(params: list[torch.Tensor], grads) -> list[torch.Tensor]
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
 
 
-def head_gradients(losses: dict, params: list[torch.nn.Parameter]) -> dict[str, list[torch.Tensor]]:
-    """Gradient of each head's weighted loss with respect to ``params``, leaving ``.grad`` and
+def head_gradients(losses: dict, params: list[torch.nn.Parameter],
+                   weights: dict = HEAD_WEIGHTS) -> dict[str, list[torch.Tensor]]:
+    """Gradient of each head's loss weighted by the design's ``weights`` with respect to ``params``, leaving ``.grad`` and
     the graph untouched (``autograd.grad`` with ``retain_graph``). A term that has no graph
     or is not finite gets zeros, as the per-head strategy would skip it."""
     grads = {}
     for term in TERMS:
-        loss = HEAD_WEIGHTS[term] * losses[term]
+        loss = weights[term] * losses[term]
         if loss.requires_grad and bool(torch.isfinite(loss)):
             got = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
         else:

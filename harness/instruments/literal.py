@@ -84,7 +84,7 @@ def literal_checks(model, batch: dict, outputs: dict) -> dict[str, dict]:
     """Every check on one real batch: ``{name: {"outcome", "error", "batch_size", ...}}``."""
     devices = [batch["action"].device] if batch["action"].device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        pooled = model.encode(batch["input_ids"], batch["attention_mask"])
+        pooled, _ = model.encode(batch["input_ids"], batch["attention_mask"])
         head_input = (model.projections["coord"](pooled) if model.projections is not None
                       else pooled)
         results = {"item_routing": item_routing(outputs["action_logits"].detach()),

@@ -20,7 +20,7 @@ from harness import actions
 from harness.axes import AxisRegistry
 from harness.design import Design
 from harness.encoders import hidden_size
-from harness.model.heads import COORD_HEADS, QUERY_DECODINGS, ActionHead, QueryDecoder
+from harness.model.heads import COORD_HEADS, QUERY_DECODINGS, QUERY_HEADS, ActionHead
 from harness.schema import HEADS, MODULE_GROUPS
 from harness.seeding import seeded
 
@@ -114,8 +114,10 @@ class AgentModel(nn.Module):
         self.projections = PROJECTIONS[design.projections](size, seed)
         with seeded(seed, "action_head"):
             self.action_head = ActionHead(size)
-        with seeded(seed, "query_decoder"):
-            self.query_decoder = QueryDecoder(size, vocab_size, query_steps)
+        # the user's decoder keeps the seed it always had, so its runs are unchanged
+        decoder_seed = () if design.query_head == "lstm" else (design.query_head,)
+        with seeded(seed, "query_decoder", *decoder_seed):
+            self.query_decoder = QUERY_HEADS[design.query_head](size, vocab_size, query_steps)
         with seeded(seed, "coord_head", design.coord_head):
             self.coord_head = COORD_HEADS[design.coord_head](size)
 
@@ -130,9 +132,11 @@ class AgentModel(nn.Module):
                 groups[name] = params
         return groups
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        """(the first-token vector every head reads, the encoder's token states)"""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return self.dropout(self.post_norm(hidden.last_hidden_state[:, 0]))
+        states = hidden.last_hidden_state
+        return self.dropout(self.post_norm(states[:, 0])), states
 
     def head_input(self, pooled: torch.Tensor, head: str) -> torch.Tensor:
         return self.projections[head](pooled) if self.projections is not None else pooled
@@ -143,16 +147,17 @@ class AgentModel(nn.Module):
         read only by the values that train on them (routing ``target_train``, query decoding
         ``teacher_forcing``)."""
         targets = targets or {}
-        pooled = self.encode(input_ids, attention_mask)
+        pooled, states = self.encode(input_ids, attention_mask)
         action_logits = self.action_head(self.head_input(pooled, "action"))
         query_rows, coord_rows = self.route(action_logits, targets.get("action"))
         embed = self.encoder.get_input_embeddings()
         next_input = QUERY_DECODINGS[self.design.query_decoding]
         query_logits = _run_on_rows(
-            lambda ctx, labels: self.query_decoder(ctx, embed, next_input, labels),
+            lambda ctx, labels, states, mask, ids: self.query_decoder(
+                ctx, embed, next_input, labels, (states, mask, ids)),
             self.head_input(pooled, "query"), query_rows,
             (self.query_decoder.steps, self.query_decoder.out.out_features),
-            targets.get("query_labels"))
+            targets.get("query_labels"), states, attention_mask, input_ids)
         coordinates = _run_on_rows(self.coord_head, self.head_input(pooled, "coord"),
                                    coord_rows, (4,))
         return {"action_logits": action_logits, "query_logits": query_logits,

@@ -1,5 +1,5 @@
-"""The three heads. Two design axes live here: the coordinate head (``coord_head``) and what the
-query decoder reads in training (``query_decoding``).
+"""The three heads. Three design axes live here: the coordinate head (``coord_head``), the query
+decoder (``query_head``) and what the query decoder reads in training (``query_decoding``).
 
 Each coordinate head maps a context vector [B, H] to four numbers in (0, 1): touch (x, y) and
 lift (x, y), in the design's coordinate units.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from harness import actions
 from harness.axes import AxisRegistry
@@ -47,13 +48,13 @@ QUERY_DECODINGS.check()
 
 
 class QueryDecoder(nn.Module):
-    """LSTM decoder of the typed text (DESIGN.md section 2).
+    """LSTM decoder of the typed text (DESIGN.md section 2), the user's query head.
 
     Step 0's input is the context vector; each next input is the encoder's word embedding of
     a token that ``next_token`` picks: by default the previous step's argmax (greedy), with
     teacher forcing in training the previous target token. The state starts at zero. The
     embedding table is the encoder's and is passed in at call time, so its parameters belong
-    to the encoder alone.
+    to the encoder alone. It does not read the prompt's tokens (``prompt`` is ignored).
     """
 
     def __init__(self, context_size: int, vocab_size: int, steps: int,
@@ -64,7 +65,7 @@ class QueryDecoder(nn.Module):
         self.out = nn.Linear(hidden, vocab_size)
 
     def forward(self, context: torch.Tensor, embed: nn.Embedding, next_token=greedy_token,
-                labels: torch.Tensor | None = None) -> torch.Tensor:
+                labels: torch.Tensor | None = None, prompt=None) -> torch.Tensor:
         batch = context.shape[0]
         h = context.new_zeros(batch, self.cell.hidden_size)
         c = context.new_zeros(batch, self.cell.hidden_size)
@@ -76,6 +77,74 @@ class QueryDecoder(nn.Module):
             logits.append(step_logits)
             x = embed(next_token(step_logits, labels, step))
         return torch.stack(logits, dim=1)   # [B, steps, V]
+
+
+class PointerQueryDecoder(nn.Module):
+    """Not in the review: an LSTM decoder that reads the prompt's tokens and can copy them.
+
+    A pointer-generator (See, Liu and Manning 2017, "Get To The Point", section 2.2): at each
+    step the LSTM state attends over the encoder's token states of the prompt; the output is a
+    mixture, weighted by a learnt gate, of a distribution over the vocabulary and the attention
+    weights added onto the prompt's token ids. Typed text is mostly a span of the goal
+    ("search for *pizza places near me* on Google"), which a decoder that reads only the
+    first-token vector must memorise text by text; this one can copy texts it never saw.
+
+    Spans are copied token after token, so the attention query also reads the state of the
+    position right after the one the previous step attended to (zeros at step 0): "the next
+    token of the span" is then a learnt linear map away, which a handful of TYPE steps can
+    teach. Each step's input is the embedding of the token ``next_token`` picks (as in
+    :class:`QueryDecoder`) beside what the previous step read from the prompt.
+
+    Returns log-probabilities of the mixture, [B, steps, V]: cross-entropy of log-probabilities
+    is their negative log-likelihood, and their argmax is the mixture's, so the losses and the
+    evaluation treat them as logits.
+    """
+
+    def __init__(self, context_size: int, vocab_size: int, steps: int,
+                 hidden: int = HEAD_HIDDEN):
+        super().__init__()
+        self.steps = steps
+        self.cell = nn.LSTMCell(2 * context_size, hidden)
+        self.attend = nn.Linear(hidden + context_size, context_size)
+        self.out = nn.Linear(hidden + context_size, vocab_size)
+        self.gate = nn.Linear(hidden + context_size, 1)
+
+    def forward(self, context: torch.Tensor, embed: nn.Embedding, next_token=greedy_token,
+                labels: torch.Tensor | None = None, prompt=None) -> torch.Tensor:
+        states, mask, ids = prompt            # [B, L, H], [B, L], [B, L]
+        batch, _, size = states.shape
+        padding = mask == 0
+        following = torch.cat([states[:, 1:], states.new_zeros(batch, 1, size)], dim=1)
+        h = context.new_zeros(batch, self.cell.hidden_size)
+        c = context.new_zeros(batch, self.cell.hidden_size)
+        read = context.new_zeros(batch, size)
+        after = context.new_zeros(batch, size)
+        x = torch.cat([context, read], dim=-1)
+        logits = []
+        for step in range(self.steps):
+            h, c = self.cell(x, (h, c))
+            query = self.attend(torch.cat([h, after], dim=-1))
+            scores = torch.einsum("blh,bh->bl", states, query) / size ** 0.5
+            weights = torch.softmax(scores.masked_fill(padding, float("-inf")), dim=-1)
+            read = torch.einsum("bl,blh->bh", weights, states)
+            features = torch.cat([h, read], dim=-1)
+            generate = torch.sigmoid(self.gate(features))
+            mixture = generate * F.softmax(self.out(features), dim=-1)
+            mixture = mixture.scatter_add(1, ids, (1 - generate) * weights)
+            step_logits = torch.log(mixture.clamp_min(1e-12))
+            logits.append(step_logits)
+            after = torch.einsum("bl,blh->bh", weights, following)
+            x = torch.cat([embed(next_token(step_logits, labels, step)), read], dim=-1)
+        return torch.stack(logits, dim=1)   # [B, steps, V]
+
+
+#: The ``query_head`` axis: classes built as (context size, vocabulary size, steps) whose
+#: forward is (context, embedding table, next_token, labels or None, prompt) with prompt =
+#: (token states [B, L, H], attention mask [B, L], token ids [B, L]).
+QUERY_HEADS = AxisRegistry("query_head")
+QUERY_HEADS.register("lstm", QueryDecoder)
+QUERY_HEADS.register("pointer", PointerQueryDecoder)
+QUERY_HEADS.check()
 
 
 class LSTMCoordHead(nn.Module):

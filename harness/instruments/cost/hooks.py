@@ -9,6 +9,7 @@ import math
 import torch
 
 from harness.backward import BACKWARDS
+from harness.losses import head_weights
 from harness.instruments.cost import (PEAK_MEMORY, PROBE_SECONDS, SAMPLES_PER_S, STEP_TIME,
                                       TOKENS_PER_S)
 from harness.instruments.hooks import InstrumentHooks
@@ -27,7 +28,7 @@ def count_step_flops(run) -> int:
 
     def one_step():
         _, losses = run.forward_and_loss(batch)
-        BACKWARDS[run.design.backward](losses)
+        BACKWARDS[run.design.backward](losses, head_weights(run.design))
 
     with torch.random.fork_rng(devices=devices):
         run.model.train()

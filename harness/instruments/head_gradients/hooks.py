@@ -3,6 +3,7 @@ from __future__ import annotations
 from harness.instruments.gradients import backward_agreement, head_conflict, head_gradients
 from harness.instruments.head_gradients import AGREEMENT
 from harness.instruments.hooks import InstrumentHooks
+from harness.losses import head_weights
 from harness.schema import SHARED_GROUPS
 
 
@@ -19,7 +20,7 @@ class HeadGradientsHooks(InstrumentHooks):
     def probe(self, run, step, batch, outputs, losses) -> None:
         agreement = step == 0 and self.settings.agreement
         params = self.all_params if agreement else self.shared
-        head_grads = head_gradients(losses, params)
+        head_grads = head_gradients(losses, params, head_weights(run.design))
         run.records.add_many(step, head_conflict(head_grads, len(self.shared)))
         if agreement:
             run.facts[AGREEMENT] = {"step": step, **backward_agreement(
