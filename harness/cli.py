@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                         f"step-accuracy gain while that bound is above 0, then drop changes "
                         f"leave-one-out; writes search.json and a variants file (default out "
                         f"{SEARCH_OUT})")
+    g.add_argument("--search-screen-seeds", type=int, default=None, metavar="N",
+                   help="--search: train each round's changes on the first N seeds first and "
+                        "only the best --search-finalists on every seed (default 1; 0: every "
+                        "change on every seed)")
+    g.add_argument("--search-finalists", type=positive_int, default=None, metavar="K",
+                   help="--search: changes per round that go on from screening to every seed "
+                        "(default 4)")
     g = p.add_argument_group("training")
     length = g.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, default=None,
@@ -380,13 +387,22 @@ def _print_log_commands(out: Path, targets) -> None:
 def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
     """``--search greedy``: every round's designs trained into ``out`` (reused when run
     again), then the report over all of them."""
-    from harness.search import SEARCH_JSON, VARIANTS_FILE, greedy_search
+    from harness.search import FINALISTS, SCREEN_SEEDS, SEARCH_JSON, VARIANTS_FILE, greedy_search
     if args.budget is not None:
         raise HarnessInputError("--search and --budget do not combine: the search decides how "
                                 "many designs it trains")
+    screen_seeds = SCREEN_SEEDS if args.search_screen_seeds is None else args.search_screen_seeds
+    if screen_seeds < 0:
+        raise HarnessInputError(f"--search-screen-seeds must be 0 or more, got {screen_seeds}")
+
+    def train(batch, seeds=None):
+        on = settings if seeds is None else dataclasses.replace(settings, seeds=tuple(seeds))
+        return run_grid(on, batch, out, **grid)
+
     started = time.perf_counter()
-    result = greedy_search(settings, out, lambda batch: run_grid(settings, batch, out, **grid),
-                           log=lambda line: print(line, file=sys.stderr))
+    result = greedy_search(settings, out, train, log=lambda line: print(line, file=sys.stderr),
+                           screen_seeds=screen_seeds,
+                           finalist_count=args.search_finalists or FINALISTS)
     grid_seconds = time.perf_counter() - started
     final = result["final"]
     print(f"search: {len(result['rounds'])} round(s), final design {final['variant']} "

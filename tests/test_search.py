@@ -13,7 +13,7 @@ import pytest
 
 import variants
 from harness.cli import main
-from harness.design import AXES, ORIGINAL
+from harness.design import AXES, CORRECTED, ORIGINAL
 from harness.io import atomic_write_json
 from harness.results import HELDOUT_SCORES, SEARCH_JSON, RunPaths
 from harness.search import (VARIANTS_FILE, design_name, greedy_search,
@@ -24,20 +24,23 @@ N_ITEMS = 400
 SEEDS = (0, 1, 2)
 
 
-def fake_trainer(out, accuracy):
-    """``train(variants)``: writes an ok status and held-out scores with a share
-    ``accuracy(design)`` of correct steps (the same steps in every seed, plus one seed-specific
-    step, so that intervals are finite); records which variants were trained."""
+def fake_trainer(out, accuracy, noise=None):
+    """``train(variants, seeds)``: writes an ok status and held-out scores with a share
+    ``accuracy(design)`` (plus ``noise(design, seed)``) of correct steps (the same steps in
+    every seed, plus one seed-specific step, so that intervals are finite); records which
+    (variant, seed) runs were trained."""
     paths = RunPaths(out)
     trained = []
 
-    def train(batch):
+    def train(batch, seeds=None):
         for v in batch:
             trained.append(v.name)
-            for seed in SEEDS:
+            for seed in SEEDS if seeds is None else seeds:
+                trained.append((v.name, seed))
                 run_dir = paths.run_dir(v.name, seed)
                 correct = np.zeros(N_ITEMS)
-                correct[:int(round(accuracy(v.design) * N_ITEMS))] = 1.0
+                share = accuracy(v.design) + (noise(v.design, seed) if noise else 0.0)
+                correct[:int(round(share * N_ITEMS))] = 1.0
                 correct[-1 - seed] = 1.0
                 run_dir.mkdir(parents=True, exist_ok=True)
                 pd.DataFrame({"item": range(N_ITEMS), "step_acc": correct}).to_csv(
@@ -98,8 +101,8 @@ def test_leave_one_out_drops_a_change_that_later_ones_made_redundant(tmp_path):
     train, _ = fake_trainer(tmp_path, accuracy)
     current = ORIGINAL.replace(loss="standard", coord_head="mlp")
 
-    def run(pairs):
-        train([SimpleNamespace(name=design_name(d), design=d) for d, _ in pairs])
+    def run(pairs, seeds=None):
+        train([SimpleNamespace(name=design_name(d), design=d) for d, _ in pairs], seeds)
     run([(current, "")])
     final, checked = leave_one_out(current, ["loss", "coord_head"], RunPaths(tmp_path), SEEDS,
                                    run, log=lambda *_: None)
@@ -110,8 +113,8 @@ def test_leave_one_out_drops_a_change_that_later_ones_made_redundant(tmp_path):
 def test_a_change_that_crashes_is_never_kept(tmp_path):
     train, _ = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard"))
 
-    def crashing(batch):
-        train(batch)
+    def crashing(batch, seeds=None):
+        train(batch, seeds)
         for v in batch:
             if v.design.loss == "standard":
                 atomic_write_json(RunPaths(tmp_path).run_dir(v.name, 1) / "status.json",
@@ -122,10 +125,68 @@ def test_a_change_that_crashes_is_never_kept(tmp_path):
     assert result["final"]["variant"] == "original"
 
 
+def test_screening_sends_only_the_best_few_changes_to_every_seed(tmp_path):
+    # five helpful changes of different sizes; with two finalists the three smaller ones are
+    # trained on the screening seed only
+    gains = {"loss": 0.30, "warmup": 0.05, "post_norm": 0.04, "projections": 0.03,
+             "coord_head": 0.02}
+
+    def accuracy(design):
+        return 0.2 + sum(g for axis, g in gains.items() if getattr(design, axis) != getattr(
+            ORIGINAL, axis) and getattr(design, axis) == AXES[axis].fixed)
+    train, trained = fake_trainer(tmp_path, accuracy)
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None,
+                           max_rounds=1, screen_seeds=1, finalist_count=2)
+    rows = {(c["axis"], c["value"]): c for c in result["rounds"][0]["candidates"]}
+    finalists = {key for key, c in rows.items() if c["finalist"]}
+    assert finalists == {("loss", "'standard'"), ("warmup", "'epoch10'")}
+    for key, c in rows.items():
+        assert c["screen_d_step_acc"] is not None
+        on_every_seed = all((c["variant"], seed) in trained for seed in SEEDS)
+        assert on_every_seed == (key in finalists), key
+        assert (c["d_step_acc"] is not None) == (key in finalists)
+    assert result["rounds"][0]["chosen"]["axis"] == "loss"
+    assert result["screening"] == {"seeds": [0], "finalists": 2}
+    # only designs trained on every seed are listed for the report
+    assert not any(("original+post_norm=True", seed) in trained for seed in SEEDS[1:])
+
+
+def test_a_change_that_loses_on_the_screening_seed_is_not_kept(tmp_path):
+    # the standard loss helps on seeds 1 and 2 but not on seed 0, the screening seed
+    def noise(design, seed):
+        return -0.35 if design.loss == "standard" and seed == 0 else 0.0
+    train, trained = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard"),
+                                  noise)
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None,
+                           max_rounds=1)
+    assert result["rounds"][0]["chosen"] is None
+    # without screening every change sees every seed, and the standard loss is kept
+    exhaustive = tmp_path / "exhaustive"
+    train, _ = fake_trainer(exhaustive, lambda d: 0.2 + 0.3 * (d.loss == "standard"), noise)
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), exhaustive, train,
+                           log=lambda *_: None, max_rounds=1, screen_seeds=0)
+    assert result["screening"] is None
+    assert all(c["finalist"] for c in result["rounds"][0]["candidates"])
+
+
+def test_the_final_design_is_compared_with_corrected(tmp_path):
+    train, trained = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard")
+                                  + 0.1 * (d == CORRECTED))
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None)
+    against = result["against_corrected"]
+    assert against["corrected"] == design_name(CORRECTED)
+    assert all((design_name(CORRECTED), seed) in trained for seed in SEEDS)
+    # the final design (the standard loss alone) against corrected: 0.5 - 0.6 on 400 steps
+    assert against["d_step_acc"] == pytest.approx(-0.1, abs=0.005)
+    assert against["low"] < against["d_step_acc"] < against["high"]
+    assert against["same_design"] is False
+
+
 @pytest.mark.slow
 def test_search_from_the_command_line_writes_its_path_and_report(tmp_path):
-    """A tiny search end to end: every single-axis change of the original trained on two
-    seeds, search.json, the variants file and the report's search section."""
+    """A tiny search end to end: every single-axis change of the original trained on the
+    screening seed, the finalists on both, search.json, the variants file and the report's
+    search section."""
     out = tmp_path / "search"
     code = main(["--search", "greedy", "--quick", "--steps", "3", "--seeds", "2",
                  "--synthetic-episodes", "30", "--jobs", "1", "--no-progress",
@@ -134,9 +195,13 @@ def test_search_from_the_command_line_writes_its_path_and_report(tmp_path):
     result = json.loads((out / SEARCH_JSON).read_text())
     first = result["rounds"][0]
     assert len(first["candidates"]) == len(single_axis_changes(ORIGINAL))
-    for name in [c["variant"] for c in first["candidates"]] + ["original"]:
+    for c in first["candidates"]:
         for seed in (0, 1):
-            assert (RunPaths(out).run_dir(name, seed) / "status.json").is_file()
+            done = (RunPaths(out).run_dir(c["variant"], seed) / "status.json").is_file()
+            assert done == (seed == 0 or c["finalist"]), (c["variant"], seed)
+    for seed in (0, 1):
+        assert (RunPaths(out).run_dir("original", seed) / "status.json").is_file()
+    assert result["against_corrected"]["low"] is not None
     assert (out / VARIANTS_FILE).is_file()
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "The greedy search" in html and result["final"]["variant"] in html

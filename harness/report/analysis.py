@@ -344,8 +344,9 @@ def _search_json(root) -> dict | None:
 
 def search_path(root) -> pd.DataFrame | None:
     """The greedy search's path (``search.json``): every round's candidates with their paired
-    step-accuracy gain over that round's design and its interval, the one kept, and the
-    leave-one-out checks; None when the folder holds no search."""
+    step-accuracy gain over that round's design on the screening seed(s) and, for the
+    finalists, on every seed with its interval; the one kept; the leave-one-out checks. None
+    when the folder holds no search."""
     search = _search_json(root)
     if search is None:
         return None
@@ -354,16 +355,18 @@ def search_path(root) -> pd.DataFrame | None:
         chosen = (round_.get("chosen") or {}).get("variant")
         for c in round_.get("candidates", []):
             rows.append({"round": str(number), "from": round_["current"], "axis": c["axis"],
-                         "value": c["value"], "d_step_acc": c["d_step_acc"],
+                         "value": c["value"], "screen_d_step_acc": c.get("screen_d_step_acc"),
+                         "finalist": c.get("finalist", True), "d_step_acc": c["d_step_acc"],
                          "low": c["low"], "high": c["high"],
                          "kept": c["variant"] == chosen})
     for c in search.get("leave_one_out", []):
         rows.append({"round": "leave-one-out", "from": c["without"], "axis": c["axis"],
-                     "value": c["value"], "d_step_acc": c["d_step_acc"], "low": c["low"],
+                     "value": c["value"], "screen_d_step_acc": None, "finalist": True,
+                     "d_step_acc": c["d_step_acc"], "low": c["low"],
                      "high": c["high"], "kept": not c["removed"]})
-    frame = pd.DataFrame(rows, columns=["round", "from", "axis", "value", "d_step_acc", "low",
-                                        "high", "kept"])
-    for column in ("d_step_acc", "low", "high"):
+    frame = pd.DataFrame(rows, columns=["round", "from", "axis", "value", "screen_d_step_acc",
+                                        "finalist", "d_step_acc", "low", "high", "kept"])
+    for column in ("screen_d_step_acc", "d_step_acc", "low", "high"):
         frame[column] = pd.to_numeric(frame[column])
     return frame
 
@@ -371,4 +374,7 @@ def search_path(root) -> pd.DataFrame | None:
 def search_final(root) -> dict | None:
     search = _search_json(root)
     return None if search is None else {**search["final"], "rounds": len(search["rounds"]),
-                                        "seconds": search.get("seconds")}
+                                        "seconds": search.get("seconds"),
+                                        "screening": search.get("screening"),
+                                        "seeds": search.get("seeds"),
+                                        "against_corrected": search.get("against_corrected")}
