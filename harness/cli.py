@@ -338,7 +338,8 @@ def _main(args) -> int:
           f"{desc['train_steps']} train / {desc['val_steps']} validation / "
           f"{desc['heldout_steps']} held-out steps | "
           f"encoder {settings.encoder} | device {settings.device} | "
-          f"{len(chosen)} variants x {len(settings.seeds)} seeds x {settings.train.steps} steps "
+          + ("search greedy" if args.search else f"{len(chosen)} variants")
+          + f" x {len(settings.seeds)} seeds x {settings.train.steps} steps "
           f"-> {out}", file=sys.stderr)
     jobs, threads = resolve_parallelism(args.jobs, args.threads, settings.device,
                                         len(chosen) * len(settings.seeds))

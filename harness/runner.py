@@ -85,8 +85,10 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         # rebuilt once at the end (or on interruption), not after every run: rebuilding them
         # reads every run folder, which made the grid quadratic in its number of runs.
         by_name = {v.name: v for v in variants}
-        for status in make_executor(jobs, threads, executor, ray_address).run(
-                todo, data, settings, progress, hooks_factory):
+        # nothing to train (every run reused): no worker processes to start
+        statuses = make_executor(jobs, threads, executor, ray_address).run(
+            todo, data, settings, progress, hooks_factory) if todo else ()
+        for status in statuses:
             if store is not None:
                 # in this process, as each run ends: the store's only writer
                 _log_safely(store, paths, by_name[status["variant"]], status["seed"])
