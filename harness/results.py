@@ -33,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessInputError
@@ -158,6 +159,30 @@ def read_steps(run_dir: Path) -> pd.DataFrame | None:
 
 
 # --------------------------------------------------------------------------- summary rows
+
+def read_heldout_scores(run_dir: Path, status: dict | None = None) -> pd.DataFrame | None:
+    """A run's score on each held-out step (:data:`HELDOUT_SCORES`); None unless the run ended
+    ok (``status``, read from the folder when not given) and wrote them."""
+    status = read_status(run_dir) if status is None else status
+    path = run_dir / HELDOUT_SCORES
+    if (status or {}).get("status") != "ok" or not path.is_file():
+        return None
+    return pd.read_csv(path)
+
+
+def score_matrix(frames: list, metric: str) -> np.ndarray | None:
+    """(runs x held-out steps) scores of one metric from per-run frames (seeds in order), the
+    input of a paired comparison; None when a frame is missing or lacks the metric, or when
+    the runs were scored on different numbers of steps."""
+    rows = []
+    for frame in frames:
+        if frame is None or metric not in frame:
+            return None
+        rows.append(frame[metric].to_numpy(dtype=float))
+    if not rows or len({len(r) for r in rows}) != 1:
+        return None
+    return np.vstack(rows)
+
 
 def summary_column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column of summary rows, or NaNs where no run wrote it (an instrument that was off,

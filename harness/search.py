@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from harness.design import AXES, CORRECTED, ORIGINAL
 from harness.io import atomic_write_json, atomic_write_text
 from harness.report.stats import Estimate, paired_per_step
-from harness.results import HELDOUT_SCORES, SEARCH_JSON, RunPaths, read_status
+from harness.results import SEARCH_JSON, RunPaths, read_heldout_scores, score_matrix
 from variants.registry import Variant
 
 PRIMARY = "step_acc"
@@ -70,14 +69,8 @@ def single_axis_changes(design) -> list[tuple[str, object]]:
 
 def _scores(paths: RunPaths, variant: str, seeds) -> np.ndarray | None:
     """(seeds x held-out steps) step-accuracy scores, None unless every seed finished ok."""
-    rows = []
-    for seed in seeds:
-        run_dir = paths.run_dir(variant, seed)
-        status = read_status(run_dir) or {}
-        if status.get("status") != "ok" or not (run_dir / HELDOUT_SCORES).is_file():
-            return None
-        rows.append(pd.read_csv(run_dir / HELDOUT_SCORES)[PRIMARY].to_numpy(dtype=float))
-    return np.vstack(rows)
+    return score_matrix([read_heldout_scores(paths.run_dir(variant, seed)) for seed in seeds],
+                        PRIMARY)
 
 
 def improvement(paths: RunPaths, with_change: str, without: str, seeds) -> Estimate | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.results import BASELINE_SCORES, ERROR_TXT, HELDOUT_SCORES, RunPaths, gather
+from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, gather,
+                             read_heldout_scores, score_matrix)
 
 
 @dataclass
@@ -30,15 +30,7 @@ class GridRecords:
     def score_matrix(self, variant: str, seeds, metric: str):
         """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
         None when a run lacks its per-step scores (records older than this file format)."""
-        rows = []
-        for seed in seeds:
-            frame = self.scores.get((variant, seed))
-            if frame is None or metric not in frame:
-                return None
-            rows.append(frame[metric].to_numpy(dtype=float))
-        if not rows or len({len(r) for r in rows}) != 1:
-            return None
-        return np.vstack(rows)
+        return score_matrix([self.scores.get((variant, seed)) for seed in seeds], metric)
 
     @property
     def seeds(self) -> list[int]:
@@ -93,9 +85,9 @@ def load_records(root) -> GridRecords:
             errors[(name, seed)] = error.read_text(encoding="utf-8")
     scores = {}
     for (name, seed), status in found.statuses.items():
-        path = paths.run_dir(name, seed) / HELDOUT_SCORES
-        if status.get("status") == "ok" and path.is_file():
-            scores[(name, seed)] = pd.read_csv(path)
+        frame = read_heldout_scores(paths.run_dir(name, seed), status)
+        if frame is not None:
+            scores[(name, seed)] = frame
     baseline_path = root / BASELINE_SCORES
     baseline = pd.read_csv(baseline_path) if baseline_path.is_file() else None
     return GridRecords(root, run, summary, found.steps, facts, errors, variants, scores,
