@@ -61,14 +61,22 @@ def parse_screen(text: str) -> tuple[int, int]:
     return size
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0, "0 or a positive integer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"step-accuracy gain while that bound is above 0, then drop changes "
                         f"leave-one-out; writes search.json and a variants file (default out "
                         f"{SEARCH_OUT})")
-    g.add_argument("--search-screen-seeds", type=int, default=None, metavar="N",
+    g.add_argument("--search-screen-seeds", type=non_negative_int, default=None, metavar="N",
                    help="--search: train each round's changes on the first N seeds first and "
                         "only the best --search-finalists on every seed (default 1; 0: every "
                         "change on every seed)")
@@ -393,8 +401,6 @@ def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
         raise HarnessInputError("--search and --budget do not combine: the search decides how "
                                 "many designs it trains")
     screen_seeds = SCREEN_SEEDS if args.search_screen_seeds is None else args.search_screen_seeds
-    if screen_seeds < 0:
-        raise HarnessInputError(f"--search-screen-seeds must be 0 or more, got {screen_seeds}")
 
     def train(batch, seeds=None):
         on = settings if seeds is None else dataclasses.replace(settings, seeds=tuple(seeds))

@@ -211,3 +211,13 @@ def test_search_from_the_command_line_writes_its_path_and_report(tmp_path):
     assert main(["--search", "greedy", "--quick", "--steps", "3", "--seeds", "2",
                  "--synthetic-episodes", "30", "--jobs", "1", "--no-progress", "--no-report",
                  "--out", str(out)]) == 0
+
+
+def test_screening_options_are_checked_when_parsed(capsys):
+    from harness.cli import build_parser
+    parser = build_parser()
+    assert parser.parse_args(["--search-screen-seeds", "0"]).search_screen_seeds == 0
+    for bad in (["--search-screen-seeds", "-1"], ["--search-finalists", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+        assert "expected" in capsys.readouterr().err
