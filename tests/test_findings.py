@@ -233,6 +233,14 @@ def test_predicted_routing_starves_the_query_decoder():
     check_links([f])
 
 
+def test_routing_by_the_target_is_not_counted_as_starved_by_predicted_routing():
+    records = make_records({"fixed": design(FIXED), "corrected": design(CORRECTED)},
+                           steps=routing_rows("fixed", 0.9) + routing_rows("corrected", 0.6))
+    (f,) = [f for f in findings_of(records) if "query decoder" in f.text]
+    assert "1 variant that route" in f.text and "(fixed)" in f.text
+    assert "corrected" not in f.text and "90%" in f.text and "60%" not in f.text
+
+
 def test_rarely_zero_query_gradient_is_not_starvation():
     records = make_records({"fixed": design(FIXED)}, steps=routing_rows("fixed", 0.1))
     found = [f for f in findings_of(records) if "query decoder" in f.text]

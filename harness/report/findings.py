@@ -175,6 +175,10 @@ def starvation_findings(records: GridRecords, measured: dict) -> list[Finding]:
     routing = measured.get("routing", pd.DataFrame())
     rows = []
     for _, row in routing.iterrows():
+        # the routing table has every routed variant; routing by the target in training
+        # (corrected) runs the decoder on every TYPE row and is not what this finding is about
+        if records.design(row.variant).get("routing") != "predicted":
+            continue
         grad = records.step_values(row.variant, "grad_norm/query_decoder")["value"].dropna()
         if len(grad):
             rows.append((row.variant, float((grad == 0).mean()),
