@@ -148,7 +148,8 @@ AXES: dict[str, Axis] = {a.name: a for a in (
                          "with the lstm decoder corrected's typed-text word F1 was 0-0.06 over 5 "
                          "seeds, not above the trivial baseline: 15 TYPE steps (10 texts) in "
                          "training, and the typed text is a span of the goal it cannot read; "
-                         "the pointer gave 0.60-0.61 (seeds 0, 1)"),)),
+                         "the pointer (with head_weights query_0.1) gave 0.59-0.63 over the same "
+                         "5 seeds"),)),
     Axis("head_weights", ("review", "query_0.1"), "review", "review", "light_query", 6,
          "harness.losses",
          "the weights of the head losses in the total (and in each per-head backward): "

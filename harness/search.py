@@ -89,6 +89,7 @@ class Candidate:
     variant: str
     estimate: Estimate | None          # over every seed (None: screened out, or a seed failed)
     screen: Estimate | None = None     # over the screening seeds (None: no screening)
+    finalist: bool = True              # went on to every seed
 
     def row(self) -> dict:
         e, s = self.estimate, self.screen
@@ -96,7 +97,7 @@ class Candidate:
                 "d_step_acc": e.mean if e else None, "low": e.low if e else None,
                 "high": e.high if e else None,
                 "screen_d_step_acc": s.mean if s else None,
-                "finalist": e is not None or s is None}
+                "finalist": self.finalist}
 
 
 def _screen_mean(candidate: Candidate) -> float:
@@ -155,12 +156,14 @@ def greedy_search(settings, out, train, log=print, max_rounds: int | None = None
                 f"{len(seeds)} seeds")
             run(designs, screen)
             candidates = [Candidate(a, v, design_name(d), None,
-                                    improvement(paths, design_name(d), base, screen))
+                                    improvement(paths, design_name(d), base, screen),
+                                    finalist=False)
                           for (a, v), (d, _) in zip(changes, designs)]
             best_few = finalists(candidates, finalist_count)
             by_name = dict((design_name(d), (d, p)) for d, p in designs)
             run([by_name[c.variant] for c in best_few])
             for c in best_few:
+                c.finalist = True
                 c.estimate = improvement(paths, c.variant, base, seeds)
         best = max(candidates, key=_bound, default=None)
         chosen = best if best is not None and _bound(best) > 0 else None

@@ -14,8 +14,11 @@ Usage::
                                                       # screenshot its report, refresh the README
     python scripts/update_example_run.py --readme-only   # refresh the README from docs/example-run/
     python scripts/update_example_run.py --check         # exit 1, with a diff, if the README is stale
+    python scripts/update_example_run.py --search OUT    # copy a search's files into
+                                                      # docs/example-search/, refresh the README
 
-``OUT`` is an output folder of ``python run_ablation.py --variants all --out OUT``.
+``OUT`` is an output folder of ``python run_ablation.py --variants all --out OUT`` (or, with
+``--search``, of ``python run_ablation.py --search greedy --out OUT``).
 ``tests/test_readme_example.py`` checks that the README's blocks equal what this renders.
 """
 
@@ -37,11 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 EXAMPLE_DIR = ROOT / "docs" / "example-run"
+SEARCH_DIR = ROOT / "docs" / "example-search"
 
 #: The blocks every README must have, in the order they are rendered.
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
-OPTIONAL_BLOCKS = ("findings",)
+OPTIONAL_BLOCKS = ("findings", "search")
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
 SIMPLE_METRICS = ("action_acc", "tap_acc", "swipe_acc")
@@ -53,6 +57,16 @@ COPIED = (
     ("timing.json", "timing.json", False),
     ("tables/summary_by_variant.csv", "summary_by_variant.csv", True),
     ("tables/effects.csv", "effects.csv", True),
+    ("tables/findings.csv", "findings.csv", False),
+)
+#: The files of a search's output folder copied into docs/example-search.
+SEARCH_COPIED = (
+    ("search.json", "search.json", True),
+    ("timing.json", "timing.json", True),
+    ("run.json", "run.json", True),
+    ("searched_variant.py", "searched_variant.py", True),
+    ("tables/search_path.csv", "search_path.csv", True),
+    ("tables/summary_by_variant.csv", "summary_by_variant.csv", True),
     ("tables/findings.csv", "findings.csv", False),
 )
 SCREENSHOT = "report.png"
@@ -243,6 +257,46 @@ def render_blocks(folder: Path, link_prefix: str = "docs/example-run") -> dict[s
             "findings": render_findings(example)}
 
 
+def _signed(e: dict) -> str:
+    return fmt_interval(e.get("d_step_acc"), e.get("low"), e.get("high"), signed=True)
+
+
+def render_search(folder: Path, link_prefix: str = "docs/example-search") -> str:
+    """The search block: command, machine, wall time, the path and the final design, from a
+    folder of :data:`SEARCH_COPIED` files."""
+    search, timing = read_json(folder / "search.json"), read_json(folder / "timing.json")
+    env = read_json(folder / "run.json").get("environment", {})
+    screening = search.get("screening")
+    how = (f"every change screened on seed(s) {', '.join(map(str, screening['seeds']))}, the "
+           f"best {screening['finalists']} of each round on all {len(search['seeds'])} seeds"
+           if screening else f"every change on all {len(search['seeds'])} seeds")
+    steps = []
+    for number, round_ in enumerate(search["rounds"], start=1):
+        chosen = round_.get("chosen")
+        steps.append(f"round {number} kept `{chosen['axis']}={chosen['value']}`, "
+                     f"{_signed(chosen)}" if chosen else
+                     f"round {number} kept nothing (no finalist's lower bound above zero)")
+    loo = search.get("leave_one_out", [])
+    dropped = [f"`{c['axis']}`" for c in loo if c.get("removed")]
+    vs = search.get("against_corrected") or {}
+    text = (f"`{timing.get('command', 'n/a')}` on {timing.get('cpu_model') or env.get('cpu_model')}"
+            f" ({timing.get('cores') or env.get('cpu_count')} cores): "
+            f"{len(search['rounds'])} rounds, the search took "
+            f"{fmt_duration(timing.get('grid_seconds'))} and the report "
+            f"{fmt_duration(timing.get('report_seconds'))}, "
+            f"{fmt_duration(timing.get('total_seconds'))} in all ({how}). "
+            f"{'; '.join(steps)}. Leave-one-out "
+            + (f"dropped {', '.join(dropped)}" if dropped else
+               f"kept all {len(loo)} change(s)" if loo else "had nothing to check")
+            + f". Final design: `{search['final']['variant']}`. Step accuracy against "
+            f"`corrected`, paired by seed and held-out step: "
+            + ("the same design" if vs.get("same_design") else _signed(vs))
+            + f". Filled in by `scripts/update_example_run.py --search` from `{link_prefix}/` "
+            f"([search.json]({link_prefix}/search.json), "
+            f"[the path]({link_prefix}/search_path.csv)); do not edit by hand.")
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+
+
 def _markers(name: str) -> tuple[str, str]:
     return f"<!-- example-run:{name} -->", f"<!-- /example-run:{name} -->"
 
@@ -282,23 +336,28 @@ def extract_blocks(text: str) -> dict[str, str]:
     return out
 
 
-def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/example-run") -> str:
-    return replace_blocks(readme_text, render_blocks(folder, link_prefix))
+def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/example-run",
+                  search_dir: Path = SEARCH_DIR, search_prefix: str = "docs/example-search") -> str:
+    blocks = render_blocks(folder, link_prefix)
+    if has_block(readme_text, "search"):
+        blocks["search"] = render_search(search_dir, search_prefix)
+    return replace_blocks(readme_text, blocks)
 
 
 # --------------------------------------------------------------------------- copying
 
-def copy_run(out: Path, dest: Path) -> list[str]:
-    """Copy an output folder's files into ``dest``; a stale optional file (absent from ``out``)
-    is removed so the folder describes one run. Returns the names copied."""
+def copy_run(out: Path, dest: Path, files=COPIED) -> list[str]:
+    """Copy an output folder's ``files`` into ``dest``; a stale optional file (absent from
+    ``out``) is removed so the folder describes one run. Returns the names copied."""
     out, dest = Path(out), Path(dest)
-    for src, _, required in COPIED:
+    for src, _, required in files:
         if required and not (out / src).is_file():
+            what = "--search greedy" if files is SEARCH_COPIED else "--variants all"
             raise ExampleRunError(f"{out / src} is missing: is {out} an output folder of "
-                                  f"`python run_ablation.py --variants all --out {out}`?")
+                                  f"`python run_ablation.py {what} --out {out}`?")
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
-    for src, name, _ in COPIED:
+    for src, name, _ in files:
         if (out / src).is_file():
             shutil.copyfile(out / src, dest / name)
             copied.append(name)
@@ -360,19 +419,27 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true",
                       help="exit 1, printing a diff, if the README differs from what would be "
                            "generated")
+    parser.add_argument("--search", action="store_true",
+                        help="OUT is the output folder of a `--search greedy` run: copy its files "
+                             "into docs/example-search/")
     parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     parser.add_argument("--example-dir", type=Path, default=EXAMPLE_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--search-dir", type=Path, default=SEARCH_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if (args.out is None) == (not (args.readme_only or args.check)):
         parser.error("give either an output folder OUT, or --readme-only, or --check")
     try:
-        if args.out is not None:
+        if args.out is not None and args.search:
+            copied = copy_run(args.out, args.search_dir, SEARCH_COPIED)
+            print(f"copied into {args.search_dir}: {', '.join(copied)}")
+        elif args.out is not None:
             copied = copy_run(args.out, args.example_dir)
             print(f"copied into {args.example_dir}: {', '.join(copied)}")
             screenshot(args.out / "index.html", args.example_dir / SCREENSHOT)
         current = args.readme.read_text(encoding="utf-8")
         wanted = render_readme(current, args.example_dir,
-                               _link_prefix(args.example_dir, args.readme))
+                               _link_prefix(args.example_dir, args.readme), args.search_dir,
+                               _link_prefix(args.search_dir, args.readme))
     except ExampleRunError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -319,3 +319,55 @@ def test_readme_matches_example_run():
             f"README.md's example-run:{name} block differs from docs/example-run/; "
             f"run `python scripts/update_example_run.py --readme-only`")
     assert U.replace_blocks(readme, blocks) == readme
+    if (U.SEARCH_DIR / "search.json").is_file():
+        assert got.get("search") == U.render_search(U.SEARCH_DIR), (
+            "README.md's example-run:search block differs from docs/example-search/; run "
+            "`python scripts/update_example_run.py --readme-only`")
+
+
+def make_search_output(folder: Path) -> Path:
+    """A fake `run_ablation.py --search greedy --out` folder: two rounds (one kept change),
+    a leave-one-out check and the comparison with corrected."""
+    chosen = {"axis": "coord_units", "value": "'screen'", "variant": "original+coord_units=screen",
+              "d_step_acc": 0.191, "low": 0.098, "high": 0.283}
+    search = {"strategy": "greedy", "seeds": [0, 1, 2, 3, 4],
+              "screening": {"seeds": [0], "finalists": 4},
+              "rounds": [{"current": "original", "candidates": [chosen], "chosen": chosen},
+                         {"current": "original+coord_units=screen", "candidates": [],
+                          "chosen": None}],
+              "leave_one_out": [{"axis": "coord_units", "removed": False}],
+              "final": {"variant": "original+coord_units=screen"},
+              "against_corrected": {"same_design": False, "d_step_acc": 0.028, "low": -0.033,
+                                    "high": 0.09}}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "search.json").write_text(json.dumps(search))
+    (folder / "timing.json").write_text(json.dumps({
+        "grid_seconds": 1232.1, "report_seconds": 11.3, "total_seconds": 1243.4,
+        "cpu_model": "AMD EPYC", "cores": 2,
+        "command": "python run_ablation.py --search greedy --out /tmp/s"}))
+    (folder / "run.json").write_text(json.dumps({"environment": {}}))
+    (folder / "searched_variant.py").write_text("# a variants file\n")
+    _write_csv(folder / "tables" / "search_path.csv", [{"round": "1", "axis": "coord_units"}])
+    _write_csv(folder / "tables" / "summary_by_variant.csv", [{"variant": "original"}])
+    return folder
+
+
+def test_search_block_and_command_line(tmp_path):
+    out = make_search_output(tmp_path / "out")
+    readme, dest = tmp_path / "README.md", tmp_path / "docs" / "example-search"
+    readme.write_text(README_TEXT + "\n<!-- example-run:search -->\n<!-- /example-run:search -->\n")
+    examples = make_output(tmp_path / "run-out")
+    run_dir = tmp_path / "docs" / "example-run"
+    U.copy_run(examples, run_dir)
+    paths = ["--readme", str(readme), "--example-dir", str(run_dir), "--search-dir", str(dest)]
+    assert U.main(["--search", str(out), *paths]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == sorted(n for _, n, required in
+                                                          U.SEARCH_COPIED if required)
+    text = " ".join(readme.read_text().split())
+    assert "on AMD EPYC (2 cores): 2 rounds, the search took 20 min 32 s" in text
+    assert "round 1 kept `coord_units='screen'`, +0.191 [+0.098, +0.283]" in text
+    assert "round 2 kept nothing" in text and "Leave-one-out kept all 1 change(s)" in text
+    assert "against `corrected`, paired by seed and held-out step: +0.028 [-0.033, +0.090]" in text
+    assert U.main(["--check", *paths]) == 0
+    with pytest.raises(U.ExampleRunError, match="--search greedy"):
+        U.copy_run(tmp_path / "empty", dest, U.SEARCH_COPIED)
