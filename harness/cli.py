@@ -396,11 +396,12 @@ def _print_log_commands(out: Path, targets) -> None:
 def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
     """``--search greedy``: every round's designs trained into ``out`` (reused when run
     again), then the report over all of them."""
-    from harness.search import FINALISTS, SCREEN_SEEDS, SEARCH_JSON, VARIANTS_FILE, greedy_search
+    from harness.search import SEARCH_JSON, VARIANTS_FILE, greedy_search
     if args.budget is not None:
         raise HarnessInputError("--search and --budget do not combine: the search decides how "
                                 "many designs it trains")
-    screen_seeds = SCREEN_SEEDS if args.search_screen_seeds is None else args.search_screen_seeds
+    # options not given keep greedy_search's own defaults
+    given = {"screen_seeds": args.search_screen_seeds, "finalist_count": args.search_finalists}
 
     def train(batch, seeds=None):
         on = settings if seeds is None else dataclasses.replace(settings, seeds=tuple(seeds))
@@ -408,8 +409,7 @@ def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
 
     started = time.perf_counter()
     result = greedy_search(settings, out, train, log=lambda line: print(line, file=sys.stderr),
-                           screen_seeds=screen_seeds,
-                           finalist_count=args.search_finalists or FINALISTS)
+                           **{name: value for name, value in given.items() if value is not None})
     grid_seconds = time.perf_counter() - started
     final = result["final"]
     print(f"search: {len(result['rounds'])} round(s), final design {final['variant']} "
