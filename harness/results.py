@@ -184,6 +184,16 @@ def score_matrix(frames: list, metric: str) -> np.ndarray | None:
     return np.vstack(rows)
 
 
+def episode_ids(frames: list) -> np.ndarray | None:
+    """Each held-out step's episode, from the first per-step frame that records it (every run
+    of a grid is scored on the same steps); None for records written before episodes were
+    (then each step counts as an episode of its own)."""
+    for frame in frames:
+        if frame is not None and "episode" in frame:
+            return frame["episode"].astype(str).to_numpy()
+    return None
+
+
 def summary_column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column of summary rows, or NaNs where no run wrote it (an instrument that was off,
     records older than the column)."""

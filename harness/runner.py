@@ -13,7 +13,7 @@ import torch
 
 from harness.config import Settings
 from harness.prepare import prepare_data
-from harness.data.tensors import EncodedData
+from harness.data.tensors import EncodedData, episode_column
 from harness.encoders import resolve_encoder
 from harness.environment import command_line, describe_environment
 from harness.evaluation import split_targets
@@ -46,7 +46,8 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     # Each held-out step's score of the trivial baseline: the report compares runs with it
     # step by step, as it compares two variants.
     atomic_write_csv(paths.baseline_scores, pd.DataFrame(
-        {"item": range(len(data.heldout)), **per_step_scores(baseline, heldout_targets)}))
+        {"item": range(len(data.heldout)), "episode": episode_column(data.heldout),
+         **per_step_scores(baseline, heldout_targets)}))
     atomic_write_json(paths.run_json, {
         "settings": settings.to_dict(),
         "fingerprint": settings.fingerprint(),

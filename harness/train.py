@@ -18,7 +18,7 @@ import torch
 
 from harness.axes import AxisRegistry
 from harness.backward import BACKWARDS
-from harness.data.tensors import EncodedData
+from harness.data.tensors import EncodedData, episode_column
 from harness.design import Design
 from harness.encoders import EncoderSpec, build_encoder
 from harness.evaluation import evaluate, split_targets
@@ -234,7 +234,8 @@ def score_heldout(run: Run, step: int) -> dict:
     if run.records.folder is not None:
         import pandas as pd
         atomic_write_csv(run.records.folder / HELDOUT_SCORES,
-                         pd.DataFrame({"item": range(len(data.heldout)), **scores}))
+                         pd.DataFrame({"item": range(len(data.heldout)),
+                                       "episode": episode_column(data.heldout), **scores}))
     return metrics
 
 

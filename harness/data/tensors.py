@@ -32,6 +32,9 @@ class EncodedSplit:
     box_count: torch.Tensor        # [N] long
     target_text: list[str]         # typed text as the tokenizer round-trips it ("" if not TYPE)
     truncated: int = 0             # prompts cut at max_length
+    #: each row's episode key: held-out steps of one episode share a goal and a screen flow,
+    #: so the report treats episodes, not steps, as the independent units of the held-out set
+    episodes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.action.shape[0])
@@ -88,6 +91,14 @@ class EncodedData:
         return len(self.tokenizer)
 
 
+def episode_column(split: EncodedSplit) -> list[str]:
+    """Each row's episode key, the cluster the report's intervals group held-out steps by; a
+    split made without episode keys (built by hand) counts each row as an episode of its own."""
+    if len(split.episodes) == len(split):
+        return list(split.episodes)
+    return [f"item{i}" for i in range(len(split))]
+
+
 def encode_split(dataset: Dataset, tokenizer, max_length: int) -> EncodedSplit:
     steps = dataset.steps
     prompts = [s.prompt for s in steps]
@@ -122,6 +133,7 @@ def encode_split(dataset: Dataset, tokenizer, max_length: int) -> EncodedSplit:
         box_count=torch.tensor([len(s.boxes) for s in steps], dtype=torch.long),
         target_text=target_text,
         truncated=truncated,
+        episodes=[s.episode for s in steps],
     )
 
 

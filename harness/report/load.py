@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, gather,
+from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, episode_ids, gather,
                              read_heldout_scores, score_matrix)
 
 
@@ -31,6 +31,12 @@ class GridRecords:
         """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
         None when a run lacks its per-step scores (records older than this file format)."""
         return score_matrix([self.scores.get((variant, seed)) for seed in seeds], metric)
+
+    def episodes(self, variant: str, seeds):
+        """Each held-out step's episode (the clusters of a paired comparison), from the runs'
+        per-step scores or the baseline's; None for records without episode ids."""
+        frames = [self.scores.get((variant, seed)) for seed in seeds] + [self.baseline_scores]
+        return episode_ids(frames)
 
     @property
     def seeds(self) -> list[int]:
