@@ -202,8 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the --log targets of an earlier run's output folder from its "
                         "records, without training")
     g.add_argument("--equivalence-margin", type=float, default=DEFAULT_MARGIN, metavar="M",
-                   help="a fix is 'equivalent' when the whole 95%% interval of its paired "
-                        "step-accuracy difference lies within +-M")
+                   help="a fix is 'equivalent' when two one-sided tests at 5%% show its "
+                        "paired difference within +-M (its 90%% interval lies inside)")
+    g.add_argument("--multiplicity", choices=("bh", "holm", "none"), default="bh",
+                   help="how each metric's family of helps/hurts decisions is adjusted for "
+                        "its number of comparisons: bh (Benjamini-Hochberg, false discovery "
+                        "rate 5%%), holm (family-wise error 5%%) or none")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -308,7 +312,9 @@ def _main(args) -> int:
 
     if args.report_only is not None:
         from harness.report import build_report
-        print(f"report: {build_report(args.report_only, margin=args.equivalence_margin)}")
+        report = build_report(args.report_only, margin=args.equivalence_margin,
+                              multiplicity=args.multiplicity)
+        print(f"report: {report}")
         if args.log:     # the rebuilt report onto the logs, and any run they lack
             from harness.logs.export import export_logs
             for line in export_logs(args.report_only, args.log):
@@ -375,7 +381,9 @@ def _finish(args, out: Path, grid_seconds: float) -> None:
     if not args.no_report:
         from harness.report import build_report
         report_started = time.perf_counter()
-        print(f"report: {build_report(out, margin=args.equivalence_margin)}")
+        report = build_report(out, margin=args.equivalence_margin,
+                              multiplicity=args.multiplicity)
+        print(f"report: {report}")
         report_seconds = time.perf_counter() - report_started
     write_timing(out, grid_seconds, report_seconds)
     if "mlflow" in args.log:

@@ -388,7 +388,8 @@ def test_a_fix_that_wins_every_step_helps():
     found = [f for f in findings_of(records) if "mlp_head (original + fix)" in f.text]
     assert len(found) == 1
     (f,) = found
-    assert f.text.startswith("1 fix comparison helps")
+    assert f.text.startswith("Step accuracy: 1 fix comparison helps (difference with its "
+                             "unadjusted 95% interval; decisions from a family of 1")
     assert "+0.525" in f.text                   # (20 + 21 + 22) / 3 / 40
     assert f.section == SECTIONS[2]
     check_links([f])
@@ -418,7 +419,7 @@ def test_a_small_consistent_difference_is_equivalent():
     records = make_records(PAIR, scores=scores)
     assert verdict_of(records) == EQUIVALENT
     text = text_of(findings_of(records))
-    assert "1 fix comparison is equivalent (within +-0.05)" in text
+    assert "1 fix comparison is equivalent (within +-0.05, two one-sided tests at 5%)" in text
     assert "No-ops" not in text
 
 
@@ -429,7 +430,8 @@ def test_a_noisy_difference_is_undecided_with_the_seeds_that_would_decide():
     records = make_records(PAIR, scores=scores)
     assert verdict_of(records) == UNDECIDED
     (f,) = [f for f in findings_of(records) if "undecided" in f.text]
-    assert f.text.startswith("1 comparison undecided at this budget: mlp_head (original + fix)")
+    assert f.text.startswith("Step accuracy: 1 comparison undecided at this budget")
+    assert "mlp_head (original + fix)" in f.text
     assert "seeds would decide" in f.text or "not reachable with more seeds" in f.text
 
 
@@ -444,7 +446,8 @@ def test_verdicts_use_the_margin_given():
     # one step in 40 changes on one seed: [-0.031, +0.048], within 0.05 but not within 0.01
     scores = pair_scores(lambda s: ones(20), lambda s: ones(21 if s == 0 else 20))
     records = make_records(PAIR, scores=scores)
-    assert "is equivalent (within +-0.05)" in text_of(findings_of(records, margin=0.05))
+    assert "is equivalent (within +-0.05, two one-sided" in text_of(findings_of(records,
+                                                                               margin=0.05))
     narrow = text_of(findings_of(records, margin=0.01))
     assert "equivalent" not in narrow and "1 comparison undecided" in narrow
     # two runs that change nothing: equivalent at any margin, worded as a no-op

@@ -21,9 +21,10 @@ from harness.io import read_json
 from harness.results import SEARCH_JSON, summary_column
 from harness.instruments import registry
 from harness.report.load import GridRecords
-from harness.report.stats import (DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
+from harness.report import multiplicity
+from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
                                    estimate, paired_per_step, proportion_var, seeds_needed,
-                                   verdict)
+                                   small_real_effect, verdict)
 from harness.schema import GRAD_NORM, LR
 
 PRIMARY = "step_acc"
@@ -69,7 +70,8 @@ def metric_estimate(records: GridRecords, variant: str, metric: str) -> Estimate
     seeds = _ok_seeds(records, variant)
     scores = records.score_matrix(variant, seeds, metric) if seeds else None
     if scores is not None:
-        return paired_per_step(scores, np.where(np.isfinite(scores), 0.0, np.nan))
+        return paired_per_step(scores, np.where(np.isfinite(scores), 0.0, np.nan),
+                               records.episodes(variant, seeds))
     ok = records.runs(variant)
     ok = ok[ok.status == "ok"]
     values = summary_column(ok, metric)
@@ -124,6 +126,13 @@ class Comparison:
     with_fix: str       # the variant that has the fix
     without_fix: str    # the variant that lacks it
     base: str           # the variant that is the reference of this direction
+    #: the multiplicity family its helps/hurts decisions are adjusted in: "effects" for the
+    #: report's comparisons, "placebo" for the noise floor, which stands outside
+    family: str = "effects"
+
+
+#: The placebo comparison: the fixed design under a second noise stream against fixed
+PLACEBO, PLACEBO_BASE = "placebo", "fixed"
 
 
 def comparisons(records: GridRecords) -> list[Comparison]:
@@ -156,6 +165,14 @@ def comparisons(records: GridRecords) -> list[Comparison]:
     if literal in names and harness_reading in names:
         out.append(Comparison("boxes_normalized", "coord_units", "harness - literal",
                               harness_reading, literal, literal))
+    # The corrected design against the review's two designs: what the recommendation rests on.
+    for other in ("original", "fixed"):
+        if "corrected" in names and other in names:
+            out.append(Comparison("corrected", "(design)", f"corrected vs {other}",
+                                  "corrected", other, other))
+    if PLACEBO in names and PLACEBO_BASE in names:
+        out.append(Comparison(PLACEBO, "(noise)", "placebo vs fixed", PLACEBO, PLACEBO_BASE,
+                              PLACEBO_BASE, family="placebo"))
     return out
 
 
@@ -169,7 +186,7 @@ def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
     a = records.score_matrix(with_fix, seeds, metric) if seeds else None
     b = records.score_matrix(without_fix, seeds, metric) if seeds else None
     if a is not None and b is not None and a.shape == b.shape:
-        return paired_per_step(a, b)
+        return paired_per_step(a, b, records.episodes(with_fix, seeds))
     s = records.summary
     fa = s[(s.variant == with_fix) & (s.status == "ok")].set_index("seed")
     fb = s[(s.variant == without_fix) & (s.status == "ok")].set_index("seed")
@@ -195,7 +212,8 @@ def against_baseline(records: GridRecords, variant: str, metric: str) -> Estimat
     base = records.baseline_scores
     if a is None or base is None or metric not in base or len(base) != a.shape[1]:
         return estimate([])
-    return paired_per_step(a, np.tile(base[metric].to_numpy(dtype=float), (len(a), 1)))
+    return paired_per_step(a, np.tile(base[metric].to_numpy(dtype=float), (len(a), 1)),
+                           records.episodes(variant, seeds))
 
 
 def _median(records: GridRecords, variant: str, metric: str) -> float:
@@ -203,27 +221,70 @@ def _median(records: GridRecords, variant: str, metric: str) -> float:
     return float(values.median()) if len(values) else math.nan
 
 
-def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN) -> pd.DataFrame:
-    """The effect of each fix, worded as "what adding the fix does", in both directions."""
+def family_decisions(estimates: list[Estimate], families: list[str], procedure: str,
+                     alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """For each comparison, whether its helps/hurts test stays significant after the
+    multiplicity procedure of its family, and the p-value it would need (the level the
+    seeds-needed projection aims at)."""
+    p = np.array([e.p_value() for e in estimates], dtype=float)
+    significant = np.zeros(len(p), dtype=bool)
+    needed = np.full(len(p), alpha)
+    for family in dict.fromkeys(families):
+        members = np.flatnonzero(np.asarray(families) == family)
+        significant[members] = multiplicity.rejected(p[members], procedure, alpha)
+        for k, index in enumerate(members):
+            needed[index] = multiplicity.level_for_one_more(p[members], k, procedure, alpha)
+    return significant, needed
+
+
+def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN,
+                  procedure: str = multiplicity.DEFAULT, alpha: float = ALPHA) -> pd.DataFrame:
+    """The effect of each fix, worded as "what adding the fix does", in both directions, on
+    every metric, with its verdict adjusted for multiplicity: each metric's comparisons are a
+    family of their own (the placebo stands outside every family)."""
+    found = comparisons(records)
+    if not found:   # no pair of variants differing by one fix was run
+        return pd.DataFrame(columns=["fix", "axis", "direction", "with_fix", "without_fix",
+                                     "verdict", "pairs"])
+    statuses = lambda v: list(records.runs(v).status)
+    diffs = {metric: [paired_difference(records, c.with_fix, c.without_fix, metric)
+                      for c in found] for metric in METRICS}
+    families = [c.family for c in found]
     rows = []
-    for c in comparisons(records):
-        statuses = lambda v: list(records.runs(v).status)
-        diff = paired_difference(records, c.with_fix, c.without_fix, PRIMARY)
-        word = verdict(diff, statuses(c.with_fix), statuses(c.without_fix), margin)
-        needed = seeds_needed(diff, margin) if word == UNDECIDED else None
+    decisions = {m: family_decisions(diffs[m], families, procedure, alpha) for m in METRICS}
+    for k, c in enumerate(found):
+        fix_statuses, base_statuses = statuses(c.with_fix), statuses(c.without_fix)
         row = {"fix": c.fix, "axis": c.axis, "direction": c.direction,
-               "with_fix": c.with_fix, "without_fix": c.without_fix,
-               "verdict": word, "pairs": diff.n,
-               "seeds_needed": needed if needed is not None else math.nan,
-               "verdict_detail": describe_verdict(diff, word, margin, needed)}
+               "with_fix": c.with_fix, "without_fix": c.without_fix, "family": c.family}
         for metric in METRICS:
-            d = diff if metric == PRIMARY else paired_difference(
-                records, c.with_fix, c.without_fix, metric)
+            d = diffs[metric][k]
+            significant, level = decisions[metric][0][k], decisions[metric][1][k]
+            word = verdict(d, fix_statuses, base_statuses, margin, bool(significant), alpha)
             row[f"d_{metric}"], row[f"d_{metric}_low"], row[f"d_{metric}_high"] = (
                 d.mean, d.low, d.high)
+            row[f"d_{metric}_p"] = d.p_value()
+            row[f"v_{metric}"] = word
+            row[f"small_{metric}"] = small_real_effect(d, word, bool(significant))
             if metric == PRIMARY:
-                row["d_step_acc_seed_half"] = d.seed_half
-                row["d_step_acc_heldout_half"] = d.heldout_half
+                needed = seeds_needed(d, margin, alpha=level) if word == UNDECIDED else None
+                row.update({
+                    "metric": metric, "verdict": word,
+                    "verdict_unadjusted": verdict(d, fix_statuses, base_statuses, margin,
+                                                  alpha=alpha),
+                    "multiplicity": procedure if c.family != "placebo" else "none",
+                    "family_size": (multiplicity.family_size(
+                        [e.p_value() for e, f in zip(diffs[metric], families)
+                         if f == c.family])),
+                    "split": "held-out", "pairs": d.n,
+                    "seeds_needed": needed if needed is not None else math.nan,
+                    "level_needed": level,
+                    "d_step_acc_seed_half": d.seed_half,
+                    "d_step_acc_heldout_half": d.heldout_half,
+                    "d_step_acc_df": d.df, "episodes": d.episodes,
+                    "d_step_acc_equivalence_p": d.equivalence_p(margin),
+                    "verdict_detail": describe_verdict(
+                        d, word, margin, needed, metric=METRICS[metric],
+                        small_effect=row[f"small_{metric}"], alpha=level)})
         t_with, t_without = (_median(records, c.with_fix, "step_time_s"),
                              _median(records, c.without_fix, "step_time_s"))
         row["step_time_ratio"] = t_with / t_without if t_without else math.nan
@@ -231,9 +292,6 @@ def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN) -> pd.Da
                              _median(records, c.without_fix, "peak_memory_mb"))
         row["d_peak_memory_mb"] = m_with - m_without
         rows.append(row)
-    if not rows:   # no pair of variants differing by one fix was run
-        return pd.DataFrame(columns=["fix", "axis", "direction", "with_fix", "without_fix",
-                                     "verdict", "pairs"])
     return pd.DataFrame(rows)
 
 

@@ -56,8 +56,15 @@ def effect_sentences(effects: pd.DataFrame, fix: str, metric: str = A.PRIMARY) -
     for _, row in effects[effects.fix == fix].iterrows():
         ratio = row["step_time_ratio"]
         cost = (f"; its step takes {ratio:.2f}x the time" if math.isfinite(ratio) else "")
+        # the verdict quoted is the quoted metric's own (adjusted within that metric's family)
+        word = row.get(f"v_{metric}", row["verdict"] if metric == A.PRIMARY else None)
+        if word is None or (isinstance(word, float) and not math.isfinite(word)):
+            word = "not tested"
+        if row.get(f"small_{metric}", False):
+            word = f"equivalent (small real effect, {row[f'd_{metric}']:+.3f})"
         out.append(f"{row['direction']} ({row['with_fix']} against {row['without_fix']}): "
-                   f"{label} {_interval(row, metric)}, verdict: {row['verdict']}{cost}.")
+                   f"{label} {_interval(row, metric)} (unadjusted 95% interval), "
+                   f"{label} verdict: {word}{cost}.")
     return out
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from harness.design import AXES
 from harness.report import analysis as A
+from harness.report import multiplicity
 from harness.report.load import GridRecords
 from harness.report.stats import (CRASHES, DIVERGES, EQUIVALENT, HELPS, HURTS, UNDECIDED,
                                   Estimate)
@@ -275,25 +276,42 @@ def _is_noop(row) -> bool:
             and row.get("d_step_acc_high") == 0)
 
 
+def _family_text(effects: pd.DataFrame) -> str:
+    """'a family of N comparisons, adjusted by ...' from the effects table's columns."""
+    if "multiplicity" not in effects or effects.empty:
+        return "each comparison tested on its own"
+    return multiplicity.describe(str(effects["multiplicity"].iloc[0]),
+                                 int(effects["family_size"].iloc[0]))
+
+
 def verdict_findings(effects: pd.DataFrame, margin: float) -> list[Finding]:
     if effects.empty or "verdict" not in effects:
         return []
+    is_placebo = (effects["family"] == "placebo" if "family" in effects
+                  else pd.Series(False, index=effects.index))
+    placebo, effects = effects[is_placebo], effects[~is_placebo]
     out = []
     label = lambda r: f"{r['fix']} ({r['direction']})"
     interval = lambda r: (f"{r['d_step_acc']:+.3f} [{r['d_step_acc_low']:+.3f}, "
                           f"{r['d_step_acc_high']:+.3f}]" if math.isfinite(r["d_step_acc_low"])
                           else f"{r['d_step_acc']:+.3f}")
+    small = lambda r: bool(r.get("small_step_acc", False))
     within = f"within +-{margin:g}"
+    family = _family_text(effects)
     groups = [(HELPS, ("helps", "help")), (HURTS, ("hurts", "hurt")),
-              (EQUIVALENT, (f"is equivalent ({within})", f"are equivalent ({within})")),
+              (EQUIVALENT, (f"is equivalent ({within}, two one-sided tests at 5%)",
+                            f"are equivalent ({within}, two one-sided tests at 5%)")),
               (CRASHES, ("crashes", "crash")), (DIVERGES, ("diverges", "diverge"))]
     for word, verb in groups:
         rows = [r for _, r in effects.iterrows() if r["verdict"] == word and
                 not (word == EQUIVALENT and _is_noop(r))]
         if rows:
             out.append(Finding(SECTIONS[2], (
-                f"{_n(len(rows), 'fix comparison')} {verb[len(rows) > 1]}, step accuracy difference with 95% "
-                f"interval: " + "; ".join(f"{label(r)} {interval(r)}" for r in rows) + "."),
+                f"Step accuracy: {_n(len(rows), 'fix comparison')} {verb[len(rows) > 1]} "
+                f"(difference with its unadjusted 95% interval; decisions from {family}): "
+                + "; ".join(f"{label(r)} {interval(r)}"
+                            + (f", a small real effect ({r['d_step_acc']:+.3f})" if small(r)
+                               else "") for r in rows) + "."),
                 "effects-table"))
     noops = [r for _, r in effects.iterrows() if _is_noop(r)]
     if noops:
@@ -313,9 +331,34 @@ def verdict_findings(effects: pd.DataFrame, margin: float) -> list[Finding]:
                 more = "not reachable with more seeds"
             parts.append(f"{label(r)} {interval(r)}, {more}")
         out.append(Finding(SECTIONS[2], (
-            f"{_n(len(undecided), 'comparison')} undecided at this budget: " + "; ".join(parts)
-            + "."), "effects-table"))
+            f"Step accuracy: {_n(len(undecided), 'comparison')} undecided at this budget "
+            f"(seeds projected at the level the multiplicity procedure would need): "
+            + "; ".join(parts) + "."), "effects-table"))
+    out.extend(placebo_findings(placebo, margin))
     return out
+
+
+def placebo_findings(placebo: pd.DataFrame, margin: float) -> list[Finding]:
+    """The noise floor: the fixed design under a second noise stream against fixed. It should
+    read equivalent or undecided; anything else is an alarm (about 5% of reports by chance)."""
+    if placebo.empty:
+        return []
+    r = placebo.iloc[0]
+    if not math.isfinite(r["d_step_acc_low"]):
+        return []
+    interval = f"{r['d_step_acc']:+.3f} [{r['d_step_acc_low']:+.3f}, {r['d_step_acc_high']:+.3f}]"
+    if r["verdict"] in (EQUIVALENT, UNDECIDED):
+        text = (f"Noise floor: the fixed design against itself under a second noise stream "
+                f"(dropout and batch order salted; same data and initial weights), step "
+                f"accuracy {interval}: {r['verdict']}, as a comparison with no real difference "
+                f"should read.")
+    else:
+        text = (f"ALARM, noise floor: the fixed design against itself under a second noise "
+                f"stream reads '{r['verdict']}' ({interval}) although nothing differs but "
+                f"dropout and batch order. About 5% of reports show this by chance; if it "
+                f"repeats, the intervals are too narrow for this data and the verdicts above "
+                f"should not be trusted.")
+    return [Finding(SECTIONS[2], text, "effects-table")]
 
 
 def cost_findings(effects: pd.DataFrame, flops: pd.Series | None = None,
@@ -332,6 +375,8 @@ def cost_findings(effects: pd.DataFrame, flops: pd.Series | None = None,
 
     rows = []
     for _, r in effects.iterrows():
+        if r.get("family") == "placebo":     # the same design: no cost to speak of
+            continue
         time_ratio, work_ratio = r["step_time_ratio"], flops_ratio(r)
         moved = [x for x in (time_ratio, work_ratio) if math.isfinite(x)]
         if moved and max(abs(x - 1) for x in moved) >= threshold:

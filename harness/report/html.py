@@ -151,13 +151,15 @@ def cost_of_choices(by_variant: pd.Series, effects: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
+def build_report(root, margin: float = DEFAULT_MARGIN,
+                 multiplicity: str = "bh") -> Path:
     """Write ``index.html``, ``plots/`` and ``tables/`` into the output folder ``root``;
-    ``margin``: the equivalence margin of the verdicts (step accuracy)."""
+    ``margin``: the equivalence margin of the verdicts; ``multiplicity``: the procedure that
+    adjusts each family's helps/hurts decisions (:mod:`harness.report.multiplicity`)."""
     root = Path(root)
     records = load_records(root)
     summary = A.summary_table(records)
-    effects = A.effects_table(records, margin)
+    effects = A.effects_table(records, margin, multiplicity)
     measured = A.claim_measurements(records)
     claims = build_claims(measured, effects)
     findings = build_findings(records, summary, effects, measured, margin)
@@ -189,7 +191,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN) -> Path:
         command=records.run.get("command", ""),
         metrics=list(A.METRICS.items()), cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),
-        baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin),
+        baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin, multiplicity),
         effects=_effects_for_display(effects), claims=claims, images=images, curves=_curves(),
         cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
         benchmarks=benchmarks, benchmarks_source=benchmarks_source,
