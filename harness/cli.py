@@ -7,6 +7,7 @@ Exit codes: 0 done (even when some runs failed or diverged: that is a result), 2
 from __future__ import annotations
 
 import argparse
+import math
 import dataclasses
 import os
 import signal
@@ -79,6 +80,16 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0, "0 or a positive integer")
 
 
+def positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     p = argparse.ArgumentParser(
@@ -98,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-time budget for grid and report: the first seed of every variant "
                         "runs first, and its measured time decides how many seeds fit (at "
                         "most --seeds, if given)")
+    g.add_argument("--until-decided", type=positive_minutes, default=None, metavar="MINUTES",
+                   help="after the default seeds, add seeds (in at most 3 looks, at most 20 "
+                        "seeds a variant, every look tested at 5%%/3) to the undecided "
+                        "comparisons that the projection says can be decided within MINUTES "
+                        "of wall time in all")
     g.add_argument("--quick", action="store_true",
                    help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
     g.add_argument("--search", choices=("greedy",), default=None,
@@ -362,10 +378,23 @@ def _main(args) -> int:
                 threads=threads, executor=args.executor, ray_address=args.ray_address,
                 logs=args.log)
     if args.search is not None:
+        if args.until_decided is not None:
+            raise HarnessInputError("--search and --until-decided do not combine: the search "
+                                    "chooses its own seeds")
         return _search(args, settings, out, grid, run_grid)
     if args.budget is not None:
+        if args.until_decided is not None:
+            raise HarnessInputError("--budget and --until-decided do not combine: one fixes the "
+                                    "seeds before looking, the other adds them after")
         settings = _fit_seeds_to_budget(settings, chosen, out, args, grid)
-    summary = run_grid(settings, chosen, out, **grid)
+    if args.until_decided is not None:
+        from harness.until_decided import run_until_decided
+        summary = run_until_decided(settings, chosen, out, grid, run_grid, args.until_decided,
+                                    margin=args.equivalence_margin,
+                                    procedure=args.multiplicity,
+                                    log=lambda line: print(line, file=sys.stderr))
+    else:
+        summary = run_grid(settings, chosen, out, **grid)
     grid_seconds = time.perf_counter() - started
     from harness.io import read_json
     baselines = read_json(Path(out) / "run.json").get("baselines")

@@ -50,7 +50,8 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
             flops=settings.instruments.flops and seed == settings.seeds[0])
         hooks = HookChain([Instruments(instruments), live, hooks])
         result = train(data, variant.design, resolve_encoder(settings.encoder), settings.train,
-                       seed, device, records, hooks=hooks, progress=on_step)
+                       seed, device, records, hooks=hooks, progress=on_step,
+                       noise_salt=getattr(variant, "noise_salt", 0))
         status.update(status=result.status, message=result.message,
                       steps_done=result.steps_done, epochs_done=result.epochs_done,
                       diverged_at=result.diverged_at, train_seconds=result.train_seconds,

@@ -9,6 +9,8 @@ Output folder::
 
     run.json                       settings, environment, versions, command, data, variants
     baseline_scores.csv            the trivial baseline's score on each held-out step
+    sequential.json                --until-decided: the planned looks, each look's seeds per
+                                   variant and why seeds were added
     summary.csv                    one row per (variant, seed): status, final metrics, cost
     steps.csv, steps.parquet       every run's per-step records: variant, seed, step, metric, value
     runs/<variant>/seed<k>/        status.json, steps.csv (steps.partial.csv while running),
@@ -51,6 +53,7 @@ ERROR_TXT = "error.txt"
 HELDOUT_SCORES = "heldout_scores.csv"    # each held-out step's score behind each metric
 BASELINE_SCORES = "baseline_scores.csv"  # the same for the trivial baseline, at the root
 SEARCH_JSON = "search.json"              # --search: each round's candidates and choice
+SEQUENTIAL_JSON = "sequential.json"      # --until-decided: the looks and their seeds
 TENSORBOARD_DIR = "tensorboard"          # harness.logs.tensorboard: one events folder per run
 MLFLOW_DIR = "mlflow"                    # harness.logs.mlflow_store: the SQLite store
 
@@ -107,11 +110,49 @@ class RunPaths:
     def baseline_scores(self) -> Path:
         return self.root / BASELINE_SCORES
 
+    @property
+    def sequential_json(self) -> Path:
+        return self.root / SEQUENTIAL_JSON
+
+
+def read_sequential(root: Path) -> dict | None:
+    """``sequential.json`` of a grid run with ``--until-decided`` (None for any other grid),
+    each look's seeds as {variant: [seeds]}. A damaged file is an error naming it: reading
+    the grid without its looks would test every comparison at the wrong level."""
+    path = RunPaths(Path(root)).sequential_json
+    if not path.is_file():
+        return None
+    try:
+        record = read_json(path)
+        looks = record["looks"]
+        planned = int(record["looks_planned"])
+        for look in looks:
+            look["seeds"] = {str(v): [int(s) for s in seeds]
+                             for v, seeds in look["seeds"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise HarnessInputError(f"{path}: not a sequential record of --until-decided "
+                                f"({type(exc).__name__}: {exc})") from exc
+    if not looks or len(looks) > planned:
+        raise HarnessInputError(f"{path}: {len(looks)} looks recorded, {planned} planned")
+    return record
+
+
+def sequential_seeds(record: dict) -> dict[str, list[int]]:
+    """Every variant's seeds over all looks of a sequential record."""
+    out: dict[str, list[int]] = {}
+    for look in record["looks"]:
+        for variant, seeds in look["seeds"].items():
+            have = out.setdefault(variant, [])
+            have.extend(s for s in seeds if s not in have)
+    return out
+
 
 def run_fingerprint(settings, variant) -> str:
     """What determines one run's numbers: the settings' fingerprint and the variant's design
     (``settings`` and ``variant`` as the runner holds them; only these two methods are used)."""
     text = settings.fingerprint() + repr(sorted(variant.design.to_dict().items()))
+    if getattr(variant, "noise_salt", 0):     # absent at 0: earlier fingerprints stay valid
+        text += f"/noise{variant.noise_salt}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -221,20 +262,30 @@ class Gathered:
     statuses: dict                     # (variant, seed) -> status.json as read
 
 
+def planned_runs(variant_names: list[str], seeds) -> list[tuple[str, int]]:
+    """(variant, seed) pairs in grid order (seed-major). ``seeds``: one list for every variant,
+    or a mapping variant -> its seeds (``--until-decided`` gives some variants more)."""
+    if isinstance(seeds, dict):
+        order = sorted({s for name in variant_names for s in seeds.get(name, ())})
+        return [(name, seed) for seed in order for name in variant_names
+                if seed in seeds.get(name, ())]
+    return [(name, seed) for seed in seeds for name in variant_names]
+
+
 def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
     """Read every (variant, seed) run folder: what ``summary.csv``, ``steps.csv`` and the
-    report are built from. A run with no folder is status ``missing``; a run that was still
-    running when its process died is ``interrupted``."""
+    report are built from (``seeds`` as :func:`planned_runs` takes them). A run with no
+    folder is status ``missing``; a run that was still running when its process died is
+    ``interrupted``."""
     rows, frames, statuses = [], [], {}
-    for seed in seeds:
-        for name in variant_names:
-            run_dir = paths.run_dir(name, seed)
-            status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
-            steps = read_steps(run_dir)
-            if steps is not None and not steps.empty:
-                frames.append(steps.assign(variant=name, seed=seed)[STEP_COLUMNS])
-            rows.append(summary_row(status, steps))
-            statuses[(name, seed)] = status
+    for name, seed in planned_runs(variant_names, seeds):
+        run_dir = paths.run_dir(name, seed)
+        status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
+        steps = read_steps(run_dir)
+        if steps is not None and not steps.empty:
+            frames.append(steps.assign(variant=name, seed=seed)[STEP_COLUMNS])
+        rows.append(summary_row(status, steps))
+        statuses[(name, seed)] = status
     steps_all = (pd.concat(frames, ignore_index=True) if frames
                  else pd.DataFrame(columns=STEP_COLUMNS))
     steps_all = steps_all.astype(STEP_DTYPES)
@@ -281,19 +332,26 @@ def read_steps_table(root: Path) -> pd.DataFrame:
                             "the output folder of a grid?")
 
 
-def listed_runs(root: Path) -> tuple[list[dict], list[int]]:
+def listed_runs(root: Path) -> tuple[list[dict], list[int] | dict[str, list[int]]]:
     """The variants (as ``run.json`` lists them: name, purpose, design) and seeds of an output
-    folder: what an export walks, finished or not."""
+    folder: what an export walks, finished or not. The seeds as :func:`planned_runs` takes
+    them: one list, or each variant's own where ``--until-decided`` added some."""
     path = RunPaths(Path(root)).run_json
     if not path.is_file():
         raise HarnessInputError(f"{path}: no such file; expected the output folder of an "
                                 "earlier run")
     try:
         run = read_json(path)
-        return list(run["variants"]), [int(s) for s in run["settings"]["seeds"]]
+        variants, seeds = list(run["variants"]), [int(s) for s in run["settings"]["seeds"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise HarnessInputError(f"{path}: not a run.json written by the harness "
                                 f"({type(exc).__name__}: {exc})") from None
+    sequential = read_sequential(Path(root))
+    if sequential is None:
+        return variants, seeds
+    added = sequential_seeds(sequential)
+    return variants, {v["name"]: sorted(set(seeds) | set(added.get(v["name"], ())))
+                      for v in variants}
 
 
 def format_summary(summary: pd.DataFrame, baselines: dict | None = None) -> str:

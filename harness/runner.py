@@ -22,7 +22,8 @@ from harness.io import atomic_write_csv, atomic_write_json
 from harness.logs.common import require as require_logs
 from harness.metrics import baseline_metrics, baseline_predictions, per_step_scores
 from harness.progress import GridProgress
-from harness.results import RunPaths, check_reusable, collect, read_status, run_fingerprint
+from harness.results import (RunPaths, check_reusable, collect, planned_runs, read_status,
+                             run_fingerprint)
 from variants.registry import Variant
 
 # --------------------------------------------------------------------------- the grid
@@ -30,10 +31,13 @@ from variants.registry import Variant
 def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
              show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
              jobs: int = 1, threads: int | None = None, executor: str = "local",
-             ray_address: str | None = None, logs=()) -> pd.DataFrame:
+             ray_address: str | None = None, logs=(),
+             seeds_by_variant: dict[str, list[int]] | None = None) -> pd.DataFrame:
     """Train every (variant, seed) not already finished in ``out``; return the summary.
     ``logs``: targets of :mod:`harness.logs` ("tensorboard", "mlflow") that get every run,
-    reused ones included."""
+    reused ones included. ``seeds_by_variant``: each variant's own seeds instead of the
+    settings' (``--until-decided`` adds seeds to some variants only)."""
+    planned = seeds_by_variant if seeds_by_variant is not None else settings.seeds
     logs = require_logs(logs)     # a missing extra fails here, before any training
     paths = RunPaths(Path(out))
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -69,23 +73,23 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         store = MlflowStore(paths.root)
         store.open_grid()
     todo = []
-    for seed in settings.seeds:
-        for variant in variants:
-            run_dir = paths.run_dir(variant.name, seed)
-            events = paths.tensorboard_dir(variant.name, seed) if tensorboard else None
-            if not force and check_reusable(read_status(run_dir),
-                                            run_fingerprint(settings, variant), run_dir):
-                if events is not None:
-                    _reused_run_events(run_dir, events, variant, seed)
-                continue
-            todo.append(RunTask(len(todo), variant, seed, run_dir, events))
+    by_name = {v.name: v for v in variants}
+    for name, seed in planned_runs([v.name for v in variants], planned):
+        variant = by_name[name]
+        run_dir = paths.run_dir(variant.name, seed)
+        events = paths.tensorboard_dir(variant.name, seed) if tensorboard else None
+        if not force and check_reusable(read_status(run_dir),
+                                        run_fingerprint(settings, variant), run_dir):
+            if events is not None:
+                _reused_run_events(run_dir, events, variant, seed)
+            continue
+        todo.append(RunTask(len(todo), variant, seed, run_dir, events))
 
     progress = GridProgress(len(todo), settings.train.steps, enabled=show_progress)
     try:
         # Each run's own folder is complete when it finishes; the grid-wide tables are
         # rebuilt once at the end (or on interruption), not after every run: rebuilding them
         # reads every run folder, which made the grid quadratic in its number of runs.
-        by_name = {v.name: v for v in variants}
         # nothing to train (every run reused): no worker processes to start
         statuses = make_executor(jobs, threads, executor, ray_address).run(
             todo, data, settings, progress, hooks_factory) if todo else ()
@@ -95,10 +99,10 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
                 _log_safely(store, paths, by_name[status["variant"]], status["seed"])
     finally:
         progress.close()
-        summary, _ = collect(paths, [v.name for v in variants], settings.seeds)
+        summary, _ = collect(paths, [v.name for v in variants], planned)
     if store is not None:
         try:
-            store.sync([v.to_dict() for v in variants], settings.seeds)   # reused runs too
+            store.sync([v.to_dict() for v in variants], planned)   # reused runs too
             store.log_records()
             store.close_grid()
         except Exception as exc:  # the records are complete; the store can be rebuilt

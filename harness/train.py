@@ -241,15 +241,19 @@ def score_heldout(run: Run, step: int) -> dict:
 
 def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainSettings,
           seed: int, device: torch.device, records: StepRecords, hooks: Hooks | None = None,
-          progress=None) -> RunResult:
+          progress=None, noise_salt: int = 0) -> RunResult:
+    """Train one (variant, seed). ``noise_salt`` other than 0 draws dropout and the batch order
+    from a second stream (the initial weights and the data stay those of ``seed``): the
+    placebo run that shows how far two runs of one design differ by chance."""
     hooks = hooks or Hooks()
+    noise_seed = seed if not noise_salt else derive_seed(seed, "noise", noise_salt)
     run = start_run(data, design, spec, settings, seed, device, records)
     model = run.model
     schedulers = EpochSchedulers(run.optimizer, design.warmup)
     run.facts["scheduler_events"] = schedulers.events
     val_targets = split_targets(data.val, data.units)
     # Dropout draws from the global RNG: seed it identically for every variant.
-    torch.manual_seed(derive_seed(seed, "dropout"))
+    torch.manual_seed(derive_seed(noise_seed, "dropout"))
     # Reading values back from a GPU stalls it: do that every 25 steps there, every step on CPU.
     sync_every = 1 if device.type == "cpu" else 25
     train_split = data.train.pinned() if device.type == "cuda" else data.train
@@ -271,7 +275,7 @@ def train(data: EncodedData, design: Design, spec: EncoderSpec, settings: TrainS
     start = time.perf_counter()
     step, epoch = 0, 0
     while step < settings.steps:
-        for index in epoch_batches(data, settings, seed, epoch):
+        for index in epoch_batches(data, settings, noise_seed, epoch):
             if step >= settings.steps:
                 break
             batch = {k: v.to(device, non_blocking=True)

@@ -31,7 +31,8 @@ LAYERS = {
     "execution": ["harness.config", "harness.execute", "harness.executors", "harness.runner",
                   "harness.budget", "harness.environment", "harness.logs"],
     "report": ["harness.report"],
-    "entry": ["harness.cli", "harness.compare", "harness.benchmarking", "harness.search"],
+    "entry": ["harness.cli", "harness.compare", "harness.benchmarking", "harness.search",
+              "harness.until_decided"],
 }
 MAY_IMPORT = {
     "core": {"core"},

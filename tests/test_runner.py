@@ -111,3 +111,40 @@ def test_divergence_is_recorded_and_ends_the_run(data, tmp_path):
     assert set(summary.diverged_at) == {1}
     assert "non-finite" in summary.message.iloc[0]
     assert torch.isfinite(torch.tensor(summary.steps_done.values)).all()
+
+
+def test_placebo_is_fixed_under_another_noise_stream(data, tmp_path):
+    """Same design, data and initial weights as fixed; dropout and batch order differ, so the
+    losses differ from the first step on; a second grid gives the same numbers again."""
+    chosen = [variants.get_variant("fixed"), variants.get_variant("placebo")]
+    run_grid(SETTINGS, chosen, tmp_path, show_progress=False, data=data)
+    steps = pd.read_csv(tmp_path / "steps.csv")
+    loss = lambda v: steps[(steps.variant == v) & (steps.metric == "loss/total")
+                           & (steps.seed == 0)].value.to_numpy()
+    assert len(loss("fixed")) == len(loss("placebo")) == 4
+    assert not (loss("fixed") == loss("placebo")).all()
+    again = tmp_path / "again"
+    run_grid(SETTINGS, chosen, again, show_progress=False, data=data)
+    from harness.compare import TIMING_METRICS
+    numbers = lambda frame: frame[~frame.metric.isin(TIMING_METRICS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(numbers(pd.read_csv(again / "steps.csv")), numbers(steps))
+    status = json.loads((tmp_path / "runs/placebo/seed0/status.json").read_text())
+    fixed = json.loads((tmp_path / "runs/fixed/seed0/status.json").read_text())
+    assert status["design"] == fixed["design"] and status["fingerprint"] != fixed["fingerprint"]
+
+
+def test_placebo_starts_from_the_fixed_designs_initial_weights(data, tmp_path):
+    initial = {}
+
+    class Capture(Hooks):
+        def __init__(self, name):
+            self.name = name
+
+        def on_start(self, run):
+            initial[self.name] = {k: v.clone() for k, v in run.model.state_dict().items()}
+
+    chosen = [variants.get_variant("fixed"), variants.get_variant("placebo")]
+    run_grid(Settings(**{**SETTINGS.__dict__, "seeds": (0,)}), chosen, tmp_path,
+             show_progress=False, data=data, hooks_factory=lambda v, s: Capture(v.name))
+    assert initial["fixed"].keys() == initial["placebo"].keys()
+    assert all(torch.equal(initial["fixed"][k], initial["placebo"][k]) for k in initial["fixed"])

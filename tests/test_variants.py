@@ -90,3 +90,19 @@ def test_broken_user_file_names_the_file(tmp_path):
     with pytest.raises(VariantError, match=r"bad\.py: loading the variants file failed: "
                                            r"RuntimeError: boom"):
         variants.load_variants_file(bad)
+
+
+def test_the_placebo_is_fixed_in_all_with_its_own_noise_stream_and_fingerprint():
+    from types import SimpleNamespace
+    from harness.results import run_fingerprint
+    placebo, fixed = variants.get_variant("placebo"), variants.get_variant("fixed")
+    assert "placebo" in [v.name for v in variants.select_variants("all")]
+    assert placebo.design == fixed.design and (placebo.noise_salt, fixed.noise_salt) == (1, 0)
+    assert placebo.to_dict()["noise_salt"] == 1 and "noise_salt" not in fixed.to_dict()
+    settings = SimpleNamespace(fingerprint=lambda: "settings")
+    assert run_fingerprint(settings, placebo) != run_fingerprint(settings, fixed)
+
+
+def test_a_bad_noise_salt_is_an_error():
+    with pytest.raises(VariantError, match="noise_salt"):
+        register_variant("salty", "a variant", FIXED, noise_salt=-1)

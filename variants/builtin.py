@@ -8,13 +8,18 @@ axis table in :mod:`harness.design` rather than written out by hand.
   clipping): ``original-<fix>`` and ``fixed-<fix>``, to measure what the shared choice does;
 - ``corrected``: the fixed design with the corrections that are not in the review (the axis
   table's ``corrected`` column), and for every axis it changes ``corrected-<correction>``
-  (the corrected design with that axis back at the fixed design's value).
+  (the corrected design with that axis back at the fixed design's value);
+- ``placebo``: the fixed design again under a second noise stream, the report's noise floor.
 """
 
 from __future__ import annotations
 
 from harness.design import AXES, CORRECTED, FIXED, ORIGINAL, corrected_axes
 from variants.registry import register_variant
+
+#: The placebo variant: fixed under a second noise stream (harness.report.analysis compares it
+#: with fixed, outside every multiplicity family)
+PLACEBO = "placebo"
 
 
 def _alternatives(axis) -> list:
@@ -58,6 +63,12 @@ def register_builtin_variants() -> None:
                              f"fixed with {axis.name}={other!r}: both designs share "
                              f"{axis.name}={axis.original!r}; what does it do?",
                              FIXED.replace(**{axis.name: other}))
+    # The noise floor: the fixed design again, dropout and batch order from a second stream
+    # (same design, data and initial weights). Against fixed it should read equivalent or
+    # undecided; the report raises an alarm when it does not.
+    register_variant(PLACEBO, "the fixed design under a second noise stream (dropout and batch "
+                              "order salted): the placebo comparison against fixed", FIXED,
+                     noise_salt=1)
     register_variant("corrected", "the fixed design with the corrections the measurements call "
                                   "for, none of them in the review: the baseline of every "
                                   "corrected-<correction> ablation", CORRECTED)

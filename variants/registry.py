@@ -26,10 +26,16 @@ class Variant:
     design: Design
     source: str = "builtin"
     in_all: bool = True       # selected by ``--variants all`` (else only by name or glob)
+    #: 0: dropout and batch order from the seed, as every design; else a second noise stream
+    #: (same design, data and initial weights): the placebo comparison's second run
+    noise_salt: int = 0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "purpose": self.purpose, "design": self.design.to_dict(),
-                "source": self.source}
+        out = {"name": self.name, "purpose": self.purpose, "design": self.design.to_dict(),
+               "source": self.source}
+        if self.noise_salt:      # left out at 0, so earlier records stay as they were
+            out["noise_salt"] = self.noise_salt
+        return out
 
 
 _REGISTRY: dict[str, Variant] = {}
@@ -37,7 +43,7 @@ _SOURCE = ["builtin"]   # where registrations come from right now (a user file w
 
 
 def register_variant(name: str, purpose: str, design: Design | None = None,
-                     in_all: bool = True):
+                     in_all: bool = True, noise_salt: int = 0):
     """Register a variant. Without ``design``, returns a decorator for a function that builds it:
 
         @register_variant("fixed+lr_decay", "the fixed design with ...")
@@ -46,7 +52,7 @@ def register_variant(name: str, purpose: str, design: Design | None = None,
     """
     if design is None:
         def decorator(build):
-            register_variant(name, purpose, build(), in_all)
+            register_variant(name, purpose, build(), in_all, noise_salt)
             return build
         return decorator
     if not isinstance(name, str) or not name.strip():
@@ -57,9 +63,12 @@ def register_variant(name: str, purpose: str, design: Design | None = None,
     if name in _REGISTRY:
         raise VariantError(f"variant {name!r} is already registered "
                            f"(by {_REGISTRY[name].source})")
+    if isinstance(noise_salt, bool) or not isinstance(noise_salt, int) or noise_salt < 0:
+        raise VariantError(f"variant {name!r}: noise_salt must be an integer >= 0, got "
+                           f"{noise_salt!r}")
     if not purpose or "\n" in purpose:
         raise VariantError(f"variant {name!r}: the purpose must be one non-empty line")
-    _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1], in_all)
+    _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1], in_all, noise_salt)
     return _REGISTRY[name]
 
 

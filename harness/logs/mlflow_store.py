@@ -27,7 +27,8 @@ from pathlib import Path
 from harness.errors import HarnessInputError
 from harness.io import read_json
 from harness.logs.common import design_params, require, step_wall_times
-from harness.results import MLFLOW_DIR, RunPaths, listed_runs, read_status, read_steps
+from harness.results import (MLFLOW_DIR, RunPaths, listed_runs, planned_runs, read_status,
+                             read_steps)
 
 EXPERIMENT = "ablation"
 DB_FILE = "mlflow.db"
@@ -216,15 +217,14 @@ class MlflowStore:
         return True
 
     def sync(self, variants: list[dict], seeds) -> int:
-        """Every listed run whose records are not in the store yet; returns how many."""
+        """Every listed run whose records are not in the store yet; returns how many.
+        ``seeds`` as :func:`harness.results.planned_runs` takes them."""
         self.open_grid()
         paths = RunPaths(self.root)
+        designs = {variant["name"]: variant.get("design") for variant in variants}
         written = 0
-        for seed in seeds:
-            for variant in variants:
-                name = variant["name"]
-                written += self.log_run(paths.run_dir(name, seed), name, seed,
-                                        variant.get("design"))
+        for name, seed in planned_runs(list(designs), seeds):
+            written += self.log_run(paths.run_dir(name, seed), name, seed, designs[name])
         return written
 
 

@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 
 from harness.logs.common import design_params, hparam_text, step_wall_times
-from harness.results import RunPaths, listed_runs, read_status, read_steps
+from harness.results import RunPaths, listed_runs, planned_runs, read_status, read_steps
 from harness.train import Hooks
 
 #: Seconds between flushes of a live events file: TensorBoard itself reloads every 5 s.
@@ -213,12 +213,11 @@ def export_tensorboard(root: Path) -> int:
     root = Path(root)
     variants, seeds = listed_runs(root)
     paths = RunPaths(root)
+    designs = {variant["name"]: variant.get("design") for variant in variants}
     written = 0
-    for seed in seeds:
-        for variant in variants:
-            name = variant["name"]
-            written += export_run(paths.run_dir(name, seed), paths.tensorboard_dir(name, seed),
-                                  name, seed, variant.get("design"))
+    for name, seed in planned_runs(list(designs), seeds):
+        written += export_run(paths.run_dir(name, seed), paths.tensorboard_dir(name, seed),
+                              name, seed, designs[name])
     return written
 
 

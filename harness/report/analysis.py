@@ -22,8 +22,8 @@ from harness.results import SEARCH_JSON, summary_column
 from harness.instruments import registry
 from harness.report.load import GridRecords
 from harness.report import multiplicity
-from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, describe_verdict,
-                                   estimate, paired_per_step, proportion_var, seeds_needed,
+from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, decide,
+                                   describe_verdict, estimate, paired_per_step, proportion_var, seeds_needed,
                                    small_real_effect, verdict)
 from harness.schema import GRAD_NORM, LR
 
@@ -53,13 +53,16 @@ def _nanmean(values) -> float:
 
 # --------------------------------------------------------------------------- summary
 
-def _ok_seeds(records: GridRecords, *variants: str) -> list:
-    """Seeds on which every one of ``variants`` finished ok, in grid order."""
+def _ok_seeds(records: GridRecords, *variants: str, within=None) -> list:
+    """Seeds on which every one of ``variants`` finished ok, in grid order (only those in
+    ``within``, when given: one look's seeds)."""
     s = records.summary
     common = None
     for variant in variants:
         ok = set(s[(s.variant == variant) & (s.status == "ok")].seed)
         common = ok if common is None else common & ok
+    if within is not None:
+        common = (common or set()) & set(within)
     return [seed for seed in records.seeds if seed in (common or set())]
 
 
@@ -177,12 +180,13 @@ def comparisons(records: GridRecords) -> list[Comparison]:
 
 
 def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
-                      metric: str) -> Estimate:
-    """Mean and 95% interval of (with fix - without fix) over the seeds where both finished,
-    paired by seed and, from the per-step held-out scores, by held-out step
-    (:func:`~harness.report.stats.paired_per_step`). Records without per-step scores fall
-    back to the per-seed differences and an independent-samples held-out term."""
-    seeds = _ok_seeds(records, with_fix, without_fix)
+                      metric: str, within=None) -> Estimate:
+    """Mean and 95% interval of (with fix - without fix) over the seeds where both finished
+    (of those in ``within``, when given), paired by seed and, from the per-step held-out
+    scores, by held-out step (:func:`~harness.report.stats.paired_per_step`). Records without
+    per-step scores fall back to the per-seed differences and an independent-samples held-out
+    term."""
+    seeds = _ok_seeds(records, with_fix, without_fix, within=within)
     a = records.score_matrix(with_fix, seeds, metric) if seeds else None
     b = records.score_matrix(without_fix, seeds, metric) if seeds else None
     if a is not None and b is not None and a.shape == b.shape:
@@ -237,44 +241,98 @@ def family_decisions(estimates: list[Estimate], families: list[str], procedure: 
     return significant, needed
 
 
+@dataclass
+class MetricDecisions:
+    """One metric's comparisons as the effects table words them: the estimate each verdict
+    rests on, its (multiplicity-adjusted) helps/hurts decision, the p-value one more rejection
+    would need, the level every test was made at, and the look that decided it (sequential
+    grids only)."""
+    estimates: list[Estimate]
+    significant: np.ndarray
+    needed: np.ndarray
+    level: float
+    decided_at: list[int | None]
+
+
+def _fixed_design_decisions(records, found, metric, families, procedure, alpha,
+                            margin) -> MetricDecisions:
+    diffs = [paired_difference(records, c.with_fix, c.without_fix, metric) for c in found]
+    significant, needed = family_decisions(diffs, families, procedure, alpha)
+    return MetricDecisions(diffs, significant, needed, alpha, [None] * len(found))
+
+
+def _sequential_decisions(records, found, metric, families, procedure, alpha,
+                          margin) -> MetricDecisions:
+    """An ``--until-decided`` grid: every look tested at alpha / K (K planned looks), each
+    comparison over the seeds both sides had at that look; a comparison keeps the verdict
+    of the first look that decided it (:mod:`harness.report.sequential`, the rule the
+    simulation measures)."""
+    looks = records.look_seeds()
+    level = alpha / int(records.sequential["looks_planned"])
+    size = len(found)
+    chosen: list[Estimate | None] = [None] * size
+    significant, needed = np.zeros(size, dtype=bool), np.full(size, level)
+    decided_at: list[int | None] = [None] * size
+    for j, look in enumerate(looks, start=1):
+        diffs = [paired_difference(records, c.with_fix, c.without_fix, metric,
+                                   within=set(look.get(c.with_fix, ()))
+                                   & set(look.get(c.without_fix, ()))) for c in found]
+        sig, need = family_decisions(diffs, families, procedure, level)
+        for k, d in enumerate(diffs):
+            if decided_at[k] is not None:
+                continue
+            chosen[k], significant[k], needed[k] = d, sig[k], need[k]
+            if decide(d, margin, level, bool(sig[k]), equivalence_alpha=level) != UNDECIDED:
+                decided_at[k] = j
+    return MetricDecisions(chosen, significant, needed, level, decided_at)
+
+
 def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN,
                   procedure: str = multiplicity.DEFAULT, alpha: float = ALPHA) -> pd.DataFrame:
     """The effect of each fix, worded as "what adding the fix does", in both directions, on
     every metric, with its verdict adjusted for multiplicity: each metric's comparisons are a
-    family of their own (the placebo stands outside every family)."""
+    family of their own (the placebo stands outside every family). In an ``--until-decided``
+    grid every look is tested at alpha / K and the first deciding look's verdict is kept."""
     found = comparisons(records)
     if not found:   # no pair of variants differing by one fix was run
         return pd.DataFrame(columns=["fix", "axis", "direction", "with_fix", "without_fix",
                                      "verdict", "pairs"])
     statuses = lambda v: list(records.runs(v).status)
-    diffs = {metric: [paired_difference(records, c.with_fix, c.without_fix, metric)
-                      for c in found] for metric in METRICS}
     families = [c.family for c in found]
+    decide_metric = (_sequential_decisions if records.sequential is not None
+                     else _fixed_design_decisions)
+    decisions = {m: decide_metric(records, found, m, families, procedure, alpha, margin)
+                 for m in METRICS}
+    max_seeds = int((records.sequential or {}).get("max_seeds", 100))
     rows = []
-    decisions = {m: family_decisions(diffs[m], families, procedure, alpha) for m in METRICS}
     for k, c in enumerate(found):
         fix_statuses, base_statuses = statuses(c.with_fix), statuses(c.without_fix)
         row = {"fix": c.fix, "axis": c.axis, "direction": c.direction,
                "with_fix": c.with_fix, "without_fix": c.without_fix, "family": c.family}
         for metric in METRICS:
-            d = diffs[metric][k]
-            significant, level = decisions[metric][0][k], decisions[metric][1][k]
-            word = verdict(d, fix_statuses, base_statuses, margin, bool(significant), alpha)
+            made = decisions[metric]
+            d, significant, level = made.estimates[k], made.significant[k], made.needed[k]
+            word = verdict(d, fix_statuses, base_statuses, margin, bool(significant),
+                           made.level)
             row[f"d_{metric}"], row[f"d_{metric}_low"], row[f"d_{metric}_high"] = (
                 d.mean, d.low, d.high)
             row[f"d_{metric}_p"] = d.p_value()
             row[f"v_{metric}"] = word
             row[f"small_{metric}"] = small_real_effect(d, word, bool(significant))
             if metric == PRIMARY:
-                needed = seeds_needed(d, margin, alpha=level) if word == UNDECIDED else None
+                needed = (seeds_needed(d, margin, max_seeds, alpha=level)
+                          if word == UNDECIDED else None)
                 row.update({
                     "metric": metric, "verdict": word,
                     "verdict_unadjusted": verdict(d, fix_statuses, base_statuses, margin,
                                                   alpha=alpha),
                     "multiplicity": procedure if c.family != "placebo" else "none",
                     "family_size": (multiplicity.family_size(
-                        [e.p_value() for e, f in zip(diffs[metric], families)
+                        [e.p_value() for e, f in zip(made.estimates, families)
                          if f == c.family])),
+                    "test_level": made.level,
+                    "decided_at_look": (made.decided_at[k] if made.decided_at[k] is not None
+                                        else math.nan),
                     "split": "held-out", "pairs": d.n,
                     "seeds_needed": needed if needed is not None else math.nan,
                     "level_needed": level,
@@ -283,7 +341,7 @@ def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN,
                     "d_step_acc_df": d.df, "episodes": d.episodes,
                     "d_step_acc_equivalence_p": d.equivalence_p(margin),
                     "verdict_detail": describe_verdict(
-                        d, word, margin, needed, metric=METRICS[metric],
+                        d, word, margin, needed, max_seeds, metric=METRICS[metric],
                         small_effect=row[f"small_{metric}"], alpha=level)})
         t_with, t_without = (_median(records, c.with_fix, "step_time_s"),
                              _median(records, c.without_fix, "step_time_s"))

@@ -361,6 +361,38 @@ def placebo_findings(placebo: pd.DataFrame, margin: float) -> list[Finding]:
     return [Finding(SECTIONS[2], text, "effects-table")]
 
 
+def sequential_findings(records: GridRecords, effects: pd.DataFrame) -> list[Finding]:
+    """``--until-decided``: which comparisons got more seeds, how many, why, and how each
+    ended; and the level every look was tested at, the price of looking more than once."""
+    record = records.sequential
+    if not record:
+        return []
+    looks = record["looks"]
+    planned, level = int(record["looks_planned"]), float(record["level"])
+    ended = {f"{r['fix']} ({r['direction']})": r for _, r in effects.iterrows()}
+    parts = []
+    for j, look in enumerate(looks[1:], start=2):
+        for entry in look.get("added", []):
+            r = ended.get(entry["comparison"])
+            if entry["to"] <= entry["from"]:
+                parts.append(f"{entry['comparison']}: no seeds added at look {j}, "
+                             f"{entry['why']}")
+                continue
+            if r is not None and r["decided_at_look"] == r["decided_at_look"]:
+                end = f"decided at look {int(r['decided_at_look'])}: {r['verdict']}"
+            else:
+                end = f"still {r['verdict'] if r is not None else 'undecided'}"
+            parts.append(f"{entry['comparison']}: {entry['from']} -> {entry['to']} seeds at "
+                         f"look {j} ({entry['why']}; {end})")
+    head = (f"Seeds added where they decide (--until-decided {record['budget_minutes']:g} "
+            f"min): {len(looks)} of {planned} planned looks made, every look tested at "
+            f"{level:.2%} (5% / {planned}) so that looking {planned} times keeps the error "
+            f"rates; a comparison keeps the verdict of the first look that decided it; "
+            f"stopped: {record.get('stopped', 'interrupted')}.")
+    text = head + (" " + "; ".join(parts) + "." if parts else " No comparison got more seeds.")
+    return [Finding(SECTIONS[2], text, "effects-table")]
+
+
 def cost_findings(effects: pd.DataFrame, flops: pd.Series | None = None,
                   threshold: float = 0.10) -> list[Finding]:
     """What each fix costs: FLOPs per training step (exact, counted once per variant) and the
@@ -547,6 +579,7 @@ def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.Data
     findings = (_original_findings(records, measured) + zero_lr_findings(measured)
                 + starvation_findings(records, measured) + nonfinite_findings(records)
                 + agreement_findings(measured) + verdict_findings(effects, margin)
+                + sequential_findings(records, effects)
                 + cost_findings(effects, A.flops_by_variant(records))
                 + best_findings(records, summary)
                 + recommended_findings(records, summary, A.flops_by_variant(records)))

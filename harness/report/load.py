@@ -11,7 +11,8 @@ import pandas as pd
 from harness.errors import HarnessInputError
 from harness.io import read_json
 from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, episode_ids, gather,
-                             read_heldout_scores, score_matrix)
+                             read_heldout_scores, read_sequential, score_matrix,
+                             sequential_seeds)
 
 
 @dataclass
@@ -26,6 +27,8 @@ class GridRecords:
     #: (variant, seed) -> each held-out step's scores (``heldout_scores.csv``), runs that have it
     scores: dict = field(default_factory=dict)
     baseline_scores: pd.DataFrame | None = None   # the trivial baseline's, same steps
+    #: ``sequential.json`` of an ``--until-decided`` grid (its looks' seeds), else None
+    sequential: dict | None = None
 
     def score_matrix(self, variant: str, seeds, metric: str):
         """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
@@ -40,7 +43,25 @@ class GridRecords:
 
     @property
     def seeds(self) -> list[int]:
-        return list(self.run["settings"]["seeds"])
+        """Every seed of the grid: the settings' and those ``--until-decided`` added."""
+        default = list(self.run["settings"]["seeds"])
+        if not self.sequential:
+            return default
+        added = sorted({s for seeds in sequential_seeds(self.sequential).values()
+                        for s in seeds} - set(default))
+        return default + added
+
+    def look_seeds(self) -> list[dict[str, list[int]]] | None:
+        """Each look's seeds per variant (cumulative), for an ``--until-decided`` grid."""
+        if not self.sequential:
+            return None
+        out, have = [], {}
+        for look in self.sequential["looks"]:
+            for variant, seeds in look["seeds"].items():
+                have[variant] = have.get(variant, []) + [s for s in seeds
+                                                         if s not in have.get(variant, [])]
+            out.append({v: list(s) for v, s in have.items()})
+        return out
 
     def variant_names(self) -> list[str]:
         return [v["name"] for v in self.variants]
@@ -80,7 +101,13 @@ def load_records(root) -> GridRecords:
                                 "folder of an earlier run")
     run = read_json(paths.run_json)
     variants = run.get("variants", [])
-    found = gather(paths, [v["name"] for v in variants], run["settings"]["seeds"])
+    sequential = read_sequential(root)
+    names = [v["name"] for v in variants]
+    planned = run["settings"]["seeds"]
+    if sequential is not None:
+        added = sequential_seeds(sequential)
+        planned = {name: sorted(set(planned) | set(added.get(name, ()))) for name in names}
+    found = gather(paths, names, planned)
     summary = found.summary.copy()
     summary.loc[summary.status == "running", "status"] = "interrupted"
     facts = {key: status.get("facts") or {} for key, status in found.statuses.items()}
@@ -97,4 +124,4 @@ def load_records(root) -> GridRecords:
     baseline_path = root / BASELINE_SCORES
     baseline = pd.read_csv(baseline_path) if baseline_path.is_file() else None
     return GridRecords(root, run, summary, found.steps, facts, errors, variants, scores,
-                       baseline)
+                       baseline, sequential)
