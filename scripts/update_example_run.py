@@ -16,6 +16,8 @@ Usage::
     python scripts/update_example_run.py --check         # exit 1, with a diff, if the README is stale
     python scripts/update_example_run.py --search OUT    # copy a search's files into
                                                       # docs/example-search/, refresh the README
+    python scripts/update_example_run.py --until-decided OUT   # the same for an
+                                                      # --until-decided run (example-until-decided/)
 
 ``OUT`` is an output folder of ``python run_ablation.py --variants all --out OUT`` (or, with
 ``--search``, of ``python run_ablation.py --search greedy --out OUT``).
@@ -45,7 +47,7 @@ SEARCH_DIR = ROOT / "docs" / "example-search"
 #: The blocks every README must have, in the order they are rendered.
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
-OPTIONAL_BLOCKS = ("findings", "search")
+OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided")
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
 SIMPLE_METRICS = ("action_acc", "tap_acc", "swipe_acc")
@@ -248,13 +250,76 @@ def render_findings(example: dict) -> str:
     return "\n".join(lines)
 
 
+def decision_counts(effects: list[dict]) -> dict[str, int]:
+    """How many step-accuracy helps/hurts decisions of the comparisons' family survive each
+    multiplicity procedure, from the effects table's unadjusted p-values (equivalence comes
+    first and does not depend on the procedure, so equivalent rows never count)."""
+    sys.path.insert(0, str(ROOT))
+    from harness.report.multiplicity import PROCEDURES, rejected
+    family = [e for e in effects if e.get("family", "effects") == "effects"]
+    testable = [e for e in family if e.get("v_step_acc", e.get("verdict")) not in
+                ("equivalent", "crashes", "diverges")]
+    p = [_number(e.get("d_step_acc_p")) for e in testable]
+    return {procedure: int(rejected(p, procedure).sum()) for procedure in PROCEDURES}
+
+
+def render_decisions(example: dict) -> str:
+    effects = example["effects"]
+    family = [e for e in effects if e.get("family", "effects") == "effects"]
+    counts = decision_counts(effects)
+    equivalent = sum(e.get("verdict") == "equivalent" for e in family)
+    text = (f"Of the example run's {len(family)} step-accuracy comparisons (the family; the "
+            f"placebo stands outside), {counts['none']} are helps/hurts when each is tested at "
+            f"5% alone, {counts['bh']} after Benjamini-Hochberg (the default) and "
+            f"{counts['holm']} after Holm; {equivalent} are equivalent under every procedure. "
+            f"Computed by `scripts/update_example_run.py` from the p-values in "
+            f"[effects.csv](docs/example-run/effects.csv).")
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+
+
+def render_until_decided(folder: Path) -> str:
+    """The committed ``--until-decided`` example (docs/example-until-decided)."""
+    if not (folder / "sequential.json").is_file():
+        return "(no --until-decided example committed)"
+    record, timing = read_json(folder / "sequential.json"), read_json(folder / "timing.json")
+    effects = read_csv(folder / "effects.csv")
+    family = [e for e in effects if e.get("family", "effects") == "effects"]
+    decided = [e for e in family if e.get("verdict") != "undecided"]
+    late = [e for e in family if _number(e.get("decided_at_look")) > 1]
+    looks = record["looks"]
+    runs = sum(len(s) for look in looks[1:] for s in look["seeds"].values())
+    text = (f"`{timing.get('command')}` on {timing.get('cpu_model')} ({timing.get('cores')} "
+            f"cores): {fmt_duration(timing.get('total_seconds'))} in all, {len(looks)} of "
+            f"{record['looks_planned']} looks, {runs} runs added to the default grid. "
+            f"{len(decided)} of the {len(family)} comparisons decided at the looks' level "
+            f"({_number(record['level']):.2%}), {len(late)} of them after seeds were added: "
+            + ("; ".join(f"`{e['fix']}` ({e['direction']}) {e['verdict']} at look "
+                         f"{int(_number(e['decided_at_look']))} with {e['pairs']} seeds"
+                         for e in late) or "none")
+            + f". Stopped: {record.get('stopped', 'n/a')}. Files: "
+            f"[sequential.json](docs/example-until-decided/sequential.json), "
+            f"[effects](docs/example-until-decided/effects.csv).")
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+
+
+UNTIL_DECIDED_DIR = ROOT / "docs" / "example-until-decided"
+UNTIL_DECIDED_COPIED = (
+    ("sequential.json", "sequential.json", True),
+    ("timing.json", "timing.json", True),
+    ("run.json", "run.json", True),
+    ("tables/effects.csv", "effects.csv", True),
+    ("tables/findings.csv", "findings.csv", False),
+)
+
+
 def render_blocks(folder: Path, link_prefix: str = "docs/example-run") -> dict[str, str]:
     """Every block's content (without markers), rendered from an example-run folder."""
     example = load_example(folder)
     return {"machine": render_machine(example, link_prefix),
             "results": render_results(example),
             "effects": render_effects(example),
-            "findings": render_findings(example)}
+            "findings": render_findings(example),
+            "decisions": render_decisions(example)}
 
 
 def _signed(e: dict) -> str:
@@ -341,6 +406,8 @@ def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/examp
     blocks = render_blocks(folder, link_prefix)
     if has_block(readme_text, "search"):
         blocks["search"] = render_search(search_dir, search_prefix)
+    if has_block(readme_text, "until-decided"):
+        blocks["until-decided"] = render_until_decided(UNTIL_DECIDED_DIR)
     return replace_blocks(readme_text, blocks)
 
 
@@ -422,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search", action="store_true",
                         help="OUT is the output folder of a `--search greedy` run: copy its files "
                              "into docs/example-search/")
+    parser.add_argument("--until-decided", action="store_true",
+                        help="OUT is the output folder of a `--until-decided` run: copy its "
+                             "files into docs/example-until-decided/")
     parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     parser.add_argument("--example-dir", type=Path, default=EXAMPLE_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--search-dir", type=Path, default=SEARCH_DIR, help=argparse.SUPPRESS)
@@ -432,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None and args.search:
             copied = copy_run(args.out, args.search_dir, SEARCH_COPIED)
             print(f"copied into {args.search_dir}: {', '.join(copied)}")
+        elif args.out is not None and args.until_decided:
+            copied = copy_run(args.out, UNTIL_DECIDED_DIR, UNTIL_DECIDED_COPIED)
+            print(f"copied into {UNTIL_DECIDED_DIR}: {', '.join(copied)}")
         elif args.out is not None:
             copied = copy_run(args.out, args.example_dir)
             print(f"copied into {args.example_dir}: {', '.join(copied)}")

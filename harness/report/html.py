@@ -242,6 +242,8 @@ def _effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
     if effects.empty:
         return effects
     cols = ["fix", "direction", "with_fix", "without_fix", "verdict", "pairs", "seeds_needed"]
+    if "decided_at_look" in effects and effects["decided_at_look"].notna().any():
+        cols += ["test_level", "decided_at_look"]        # an --until-decided grid
     for metric in A.METRICS:
         cols += [f"d_{metric}", f"d_{metric}_low", f"d_{metric}_high"]
     cols += ["step_time_ratio", "d_peak_memory_mb", "verdict_detail"]
