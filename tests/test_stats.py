@@ -46,14 +46,9 @@ def brute_force(with_fix, without_fix, episodes):
     interaction = E / (E - 1) * sum(_var([Z[s, e] for s in range(S)]) for e in keys) / S
     heldout = max(clustered - interaction, 0.0)
     seed_var = _var(D) / S
-    if heldout == 0:
-        df = S - 1
-    else:
-        df = max(S - 1, (seed_var + heldout) ** 2 / (
-            seed_var ** 2 / (S - 1) + clustered ** 2 / (E - 1)
-            + interaction ** 2 / ((S - 1) * (E - 1))))
-    half = scipy_stats.t.ppf(0.975, df) * math.sqrt(seed_var + heldout)
-    return mean, seed_var, heldout, interaction, df, max(mean - half, -1), min(mean + half, 1)
+    half = math.sqrt(scipy_stats.t.ppf(0.975, S - 1) ** 2 * seed_var
+                     + scipy_stats.t.ppf(0.975, E - 1) ** 2 * heldout)
+    return mean, seed_var, heldout, interaction, S - 1, max(mean - half, -1), min(mean + half, 1)
 
 
 def _runs(rng, seeds, items, f1=False, nan_share=0.3, flip=0.2):
@@ -213,12 +208,30 @@ def test_equivalence_is_tost_at_five_percent():
     e = _est(0.01, 0.0002, 0.0001, 5)
     low90, high90 = e.interval(0.90)
     assert stats.is_equivalent(e, 0.05) == (low90 > -0.05 and high90 < 0.05)
-    # the TOST p-value is the larger one-sided p-value
-    se, df = e.se, e.df
-    want = max(scipy_stats.t.sf((e.mean + 0.05) / se, df), scipy_stats.t.sf((0.05 - e.mean) / se,
-                                                                          df))
-    assert _close(e.equivalence_p(0.05), want)
-    assert _close(e.p_value(), 2 * scipy_stats.t.sf(abs(e.mean) / se, df))
+    # each p-value is the level at which the matching interval bound reaches the hypothesis
+    p_eq = e.equivalence_p(0.05)
+    low, high = e.interval(1 - 2 * p_eq)
+    assert _close(min(low + 0.05, 0.05 - high), 0.0, tol=1e-8)
+    p = e.p_value()
+    assert _close(min(abs(b) for b in e.interval(1 - p)), 0.0, tol=1e-8)
+
+
+def test_p_values_and_intervals_agree_and_parts_keep_their_own_t():
+    """An interval at level 1 - a excludes 0 exactly when p < a; with no held-out part the
+    test is Student's t over seeds; with no seed spread, t(E - 1) over episodes; both parts:
+    never less wide than either part alone at its own quantile."""
+    seeds_only = _est(0.03, 0.0002, 0.0, 4)
+    t = seeds_only.mean / math.sqrt(seeds_only.seed_var)
+    assert _close(seeds_only.p_value(), 2 * scipy_stats.t.sf(t, 3), tol=1e-8)
+    both = _est(0.03, 0.0002, 0.0001, 4)
+    for a in (0.2, 0.05, 0.01, 0.001):
+        low, high = both.interval(1 - a)
+        assert (low > 0) == (both.p_value() < a)
+    half = both.high - both.mean
+    assert half >= scipy_stats.t.ppf(0.975, 3) * math.sqrt(both.seed_var) - 1e-12
+    # a seed spread far smaller than the held-out part does not buy a normal quantile for it
+    small_seed = _est(0.03, 1e-9, 0.0001, 4)
+    assert small_seed.df == 3 and small_seed.heldout_df == small_seed.episodes - 1
 
 
 def test_estimate_fills_both_parts():
@@ -324,3 +337,15 @@ def test_level_for_one_more():
     assert _close(multiplicity.level_for_one_more(p, 1, "holm"), 0.05 / 3)
     assert _close(multiplicity.level_for_one_more(p, 1, "bh"), 0.05 * 2 / 4)
     assert multiplicity.level_for_one_more(p, 1, "none") == 0.05
+
+
+def test_direct_tests_agree_with_the_p_values():
+    """is_significant / is_equivalent compare bounds directly; they must say what p < alpha
+    says, on both sides of every level."""
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        e = _est(rng.normal(0, 0.05), rng.uniform(0, 0.002), rng.uniform(0, 0.001),
+                 int(rng.integers(2, 12)))
+        for alpha in (0.05, 0.0167, 0.0025):
+            assert stats.is_significant(e, alpha) == (e.p_value() < alpha)
+            assert stats.is_equivalent(e, 0.05, alpha) == (e.equivalence_p(0.05) < alpha)

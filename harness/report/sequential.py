@@ -101,16 +101,21 @@ def run_looks(estimates_by_look: list[list[Estimate]], families: list[str],
 def describe(state: SequentialState, names: list[str], seeds_by_look: list[dict],
              looks: int = LOOKS) -> list[str]:
     """One line per comparison that got more seeds than the first look's: how many, and how it
-    ended."""
+    ended (``seeds_by_look``: each look made, the seeds per comparison name; ``looks``: how
+    many were planned)."""
     lines = []
     first = seeds_by_look[0] if seeds_by_look else {}
     last = seeds_by_look[-1] if seeds_by_look else {}
+    # the looks made, not the looks planned: a grid stops early when nothing more can be
+    # decided in the time left
+    made = len(seeds_by_look)
     for k, name in enumerate(names):
         before, after = first.get(name, 0), last.get(name, 0)
         if after <= before:
             continue
         end = (f"decided at look {state.decided_at[k]}: {state.verdicts[k]}"
-               if state.decided_at[k] else f"still {state.verdicts[k]} after {looks} looks")
+               if state.decided_at[k] else
+               f"still {state.verdicts[k]} after {made} of {looks} planned looks")
         lines.append(f"{name}: {before} -> {after} seeds ({end})")
     return lines
 
