@@ -47,7 +47,8 @@ SEARCH_DIR = ROOT / "docs" / "example-search"
 #: The blocks every README must have, in the order they are rendered.
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
-OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided")
+OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided", "calibration")
+CALIBRATION_DIR = ROOT / "docs" / "calibration"
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
 SIMPLE_METRICS = ("action_acc", "tap_acc", "swipe_acc")
@@ -288,11 +289,18 @@ def render_until_decided(folder: Path) -> str:
     late = [e for e in family if _number(e.get("decided_at_look")) > 1]
     looks = record["looks"]
     runs = sum(len(s) for look in looks[1:] for s in look["seeds"].values())
+    default = ""
+    if (EXAMPLE_DIR / "effects.csv").is_file():
+        once = [e for e in read_csv(EXAMPLE_DIR / "effects.csv")
+                if e.get("family", "effects") == "effects"]
+        default = (f" (the default run, one look at 5%, decides "
+                   f"{sum(e.get('verdict') != 'undecided' for e in once)} of {len(once)})")
     text = (f"`{timing.get('command')}` on {timing.get('cpu_model')} ({timing.get('cores')} "
             f"cores): {fmt_duration(timing.get('total_seconds'))} in all, {len(looks)} of "
             f"{record['looks_planned']} looks, {runs} runs added to the default grid. "
             f"{len(decided)} of the {len(family)} comparisons decided at the looks' level "
-            f"({_number(record['level']):.2%}), {len(late)} of them after seeds were added: "
+            f"({_number(record['level']):.2%}){default}, {len(late)} of them at a later look "
+            f"(with more seeds, or with the family's thresholds moved by other decisions): "
             + ("; ".join(f"`{e['fix']}` ({e['direction']}) {e['verdict']} at look "
                          f"{int(_number(e['decided_at_look']))} with {e['pairs']} seeds"
                          for e in late) or "none")
@@ -300,6 +308,62 @@ def render_until_decided(folder: Path) -> str:
             f"[sequential.json](docs/example-until-decided/sequential.json), "
             f"[effects](docs/example-until-decided/effects.csv).")
     return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+
+
+def _span(rows: list[dict], column: str) -> str:
+    values = [_number(r.get(column)) for r in rows]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "n/a"
+    low, high = min(values), max(values)
+    return f"{low:.3f}" if round(low, 3) == round(high, 3) else f"{low:.3f}-{high:.3f}"
+
+
+def render_calibration(folder: Path) -> str:
+    """The committed simulation's table (docs/calibration/table.csv), summed up: the measured
+    rates against the issue's bounds, and every cell whose bound broke."""
+    path = folder / "table.csv"
+    if not path.is_file():
+        return "(no calibration table committed)"
+    rows = read_csv(path)
+    pick = lambda **want: [r for r in rows if all(r.get(k) == v for k, v in want.items())]
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        single = pick(kind="single", scenario=scenario)
+        parts = []
+        for seeds in dict.fromkeys(r["seeds"] for r in single):
+            cells = [r for r in single if r["seeds"] == seeds]
+            null = [r for r in cells if _number(r["truth"]) == 0]
+            edge = [r for r in cells if abs(abs(_number(r["truth"])) - 0.05) < 1e-9]
+            parts.append(f"{seeds} seeds: coverage {_span(cells, 'coverage')}, false "
+                         f"helps/hurts at 0 {_span(null, 'false_calls')}, \"equivalent\" at "
+                         f"±0.05 {_span(edge, 'equivalence_errors')}")
+        family = pick(kind="family", scenario=scenario, seeds="5")
+        fam = {(r["procedure"], r["truth"]): r for r in family}
+        text = f"*{scenario}*: " + "; ".join(parts)
+        if fam:
+            text += (f"; the report's family of 20 at 5 seeds, no effect anywhere: P(any false "
+                     f"call) {_span([fam.get(('bh', 'null'), {})], 'fwer')} (BH), "
+                     f"{_span([fam.get(('holm', 'null'), {})], 'fwer')} (Holm); six real "
+                     f"effects: false discovery rate {_span([fam.get(('bh', 'mix'), {})], 'fdr')} "
+                     f"(BH), family-wise error {_span([fam.get(('holm', 'mix'), {})], 'fwer')} "
+                     f"(Holm)")
+        adaptive = pick(kind="adaptive family", scenario=scenario)
+        if adaptive:
+            text += (f"; --until-decided over the family: P(any false call) "
+                     f"{_span([r for r in adaptive if r['truth'] == 'null'], 'fwer')}")
+        lines.append(textwrap.fill("- " + text + ".", width=96, subsequent_indent="  ",
+                                   break_long_words=False, break_on_hyphens=False))
+    broken = [r for r in rows if r.get("within_bounds") == "False"]
+    tail = (f"{len(rows)} cells, {len(broken)} with a bound broken (each bound widened by 3 "
+            f"Monte Carlo standard errors)" + (": " + "; ".join(
+                f"{r['kind']} {r['scenario']} {r['procedure'] or ''} {r['seeds']} seeds truth "
+                f"{r['truth']}: {r['bounds']}".replace("  ", " ") for r in broken) if broken
+                else "") + f". From [table.csv](docs/calibration/table.csv), by "
+            f"`scripts/update_example_run.py`.")
+    lines.append(textwrap.fill(tail, width=96, break_long_words=False,
+                               break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 UNTIL_DECIDED_DIR = ROOT / "docs" / "example-until-decided"
@@ -408,6 +472,8 @@ def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/examp
         blocks["search"] = render_search(search_dir, search_prefix)
     if has_block(readme_text, "until-decided"):
         blocks["until-decided"] = render_until_decided(UNTIL_DECIDED_DIR)
+    if has_block(readme_text, "calibration"):
+        blocks["calibration"] = render_calibration(CALIBRATION_DIR)
     return replace_blocks(readme_text, blocks)
 
 
