@@ -699,3 +699,31 @@ def test_recommended_design_reports_a_loss_as_such():
 def test_no_finished_run_no_recommendation():
     records = make_records(THREE, status={(v, s): "failed" for v in THREE for s in (0, 1, 2)})
     assert recommended(records) == []
+
+
+def _placebo_records(placebo_right):
+    """fixed and placebo (the same design) with per-seed counts of right steps out of 40."""
+    fixed_right = {0: 20, 1: 22, 2: 21}
+    scores = {**{("fixed", s): ones(n) for s, n in fixed_right.items()},
+              **{("placebo", s): ones(placebo_right[s]) for s in fixed_right}}
+    return make_records({"fixed": design(FIXED), "placebo": design(FIXED)}, scores=scores)
+
+
+def test_the_placebo_reads_as_the_noise_floor_outside_every_family():
+    records = _placebo_records({0: 22, 1: 20, 2: 23})      # +0.017 on average, seeds disagree
+    effects = A.effects_table(records)
+    row = effects[effects.fix == "placebo"].iloc[0]
+    assert row["family"] == "placebo" and row["multiplicity"] == "none"
+    assert row["verdict"] in (EQUIVALENT, UNDECIDED)
+    (line,) = [f.text for f in findings_of(records) if "noise stream" in f.text]
+    assert line.startswith("Noise floor: the fixed design against itself")
+    assert f": {row['verdict']}, as a comparison with no real difference should read" in line
+
+
+def test_a_placebo_that_helps_raises_an_alarm_not_an_error():
+    records = _placebo_records({0: 32, 1: 34, 2: 33})      # +0.3 on every seed
+    effects = A.effects_table(records)
+    assert effects[effects.fix == "placebo"].iloc[0]["verdict"] == HELPS
+    (line,) = [f.text for f in findings_of(records) if "noise stream" in f.text]
+    assert line.startswith("ALARM, noise floor") and "'helps'" in line
+    assert "About 5% of reports show this by chance" in line
