@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.config import DEFAULT_EPOCHS, QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
+from harness.data.types import SPLIT_BY
 from harness.schema import PRECISIONS
 from harness.report.stats import DEFAULT_MARGIN
 from harness.errors import HarnessInputError
@@ -90,6 +91,14 @@ def positive_minutes(text: str) -> float:
     return value
 
 
+def _search_metric(text: str):
+    from harness.search import parse_search_metric
+    try:
+        return parse_search_metric(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     p = argparse.ArgumentParser(
@@ -119,13 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--search", choices=("greedy",), default=None,
                    help="instead of --variants: start from the original design, keep each "
                         f"round's single-axis change with the highest lower 95%% bound of its "
-                        f"step-accuracy gain while that bound is above 0, then drop changes "
-                        f"leave-one-out; writes search.json and a variants file (default out "
-                        f"{SEARCH_OUT})")
+                        f"gain in --search-metric on the selection split while that bound is "
+                        f"above 0, then drop changes leave-one-out; then confirm the path on "
+                        f"fresh seeds on the held-out split; writes search.json and a variants "
+                        f"file (default out {SEARCH_OUT})")
     g.add_argument("--search-screen-seeds", type=non_negative_int, default=None, metavar="N",
                    help="--search: train each round's changes on the first N seeds first and "
                         "only the best --search-finalists on every seed (default 1; 0: every "
                         "change on every seed)")
+    g.add_argument("--search-metric", type=_search_metric, default=None, metavar="METRIC",
+                   help="--search: what each round maximises on the selection split: a "
+                        "per-step metric (step_acc, the default; text_f1; head_text_f1, ...) "
+                        "or a stated weighted combination of their means, e.g. "
+                        "weighted:step_acc=0.7,text_f1=0.3 (positive weights summing to 1)")
     g.add_argument("--search-finalists", type=positive_int, default=None, metavar="K",
                    help="--search: changes per round that go on from screening to every seed "
                         "(default 4)")
@@ -187,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction,
                    help="share of episodes the schedulers validate on at every epoch's end "
                         "(0: the held-out episodes, as a two-split trainer does)")
+    g.add_argument("--selection-fraction", type=float,
+                   default=defaults.data.selection_fraction,
+                   help="share of episodes (the top of the same hash order) every choice is made "
+                        "on: the search's rounds, tuning, the decoder's length; scored once at "
+                        "the end like the held-out split, which is read only for verdicts (0: "
+                        "the validation split)")
+    g.add_argument("--split-by", choices=SPLIT_BY, default=None,
+                   help="what the splits keep together: each episode, or every episode of one "
+                        "goal (the prompt's 'Goal: ...' instruction), so that no held-out goal "
+                        "is trained on (default: goal for AiTZ and AitW, episode for the "
+                        "synthetic data and user-json)")
     g.add_argument("--train-size", type=int, default=None,
                    help=f"training steps used, whole episodes in hash order; 0: all the rest "
                         f"(default: {defaults.data.train_size} on the synthetic data, all of "
@@ -239,6 +265,7 @@ def settings_from_args(args, device: str) -> Settings:
         synthetic_world=args.synthetic_world,
         data_seed=args.data_seed, units=args.units, screen_size=args.screen_size,
         heldout_fraction=args.heldout_fraction, val_fraction=args.val_fraction,
+        selection_fraction=args.selection_fraction, split_by=args.split_by,
         train_size=(args.train_size or None) if args.train_size is not None else (
             base.data.train_size if args.data == SYNTHETIC else None),
         query_steps=args.query_steps,
@@ -366,7 +393,7 @@ def _main(args) -> int:
     desc = data.description
     print(f"data: {desc['source']} | {desc['units']['units']} units | "
           f"{desc['train_steps']} train / {desc['val_steps']} validation / "
-          f"{desc['heldout_steps']} held-out steps | "
+          f"{desc['selection_steps']} selection / {desc['heldout_steps']} held-out steps | "
           f"encoder {settings.encoder} | device {settings.device} | "
           + ("search greedy" if args.search else f"{len(chosen)} variants")
           + f" x {len(settings.seeds)} seeds x {settings.train.steps} steps "
@@ -438,7 +465,8 @@ def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
         raise HarnessInputError("--search and --budget do not combine: the search decides how "
                                 "many designs it trains")
     # options not given keep greedy_search's own defaults
-    given = {"screen_seeds": args.search_screen_seeds, "finalist_count": args.search_finalists}
+    given = {"screen_seeds": args.search_screen_seeds, "finalist_count": args.search_finalists,
+             "metric": args.search_metric}
 
     def train(batch, seeds=None):
         on = settings if seeds is None else dataclasses.replace(settings, seeds=tuple(seeds))

@@ -98,7 +98,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "evaluating 379 steps 20 times a run cost more than training; the schedulers still "
         "see a validation loss every epoch (`--val-fraction 0` validates on the held-out "
         "split, as a two-split trainer)",
-        "harness.data.types:Dataset.split", "95793c825bb6"),
+        "harness.data.types:Dataset.split", "accb0d285d8f"),
 )
 
 

@@ -42,9 +42,11 @@ def decode_text(token_ids: torch.Tensor, tokenizer) -> str:
 @torch.no_grad()
 def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokenizer,
              batch_size: int, device: torch.device, trim_padding: bool = True,
-             precision: str = "fp32", scores_out: dict | None = None) -> dict[str, float]:
+             precision: str = "fp32", scores_out: dict | None = None,
+             predictions_out: list | None = None) -> dict[str, float]:
     """Validation loss (mean over steps of the design's loss terms) and task metrics; with
-    ``scores_out``, also each step's score behind each metric (``per_step_scores``)."""
+    ``scores_out``, also each step's score behind each metric (``per_step_scores``); with
+    ``predictions_out``, the :class:`Predictions` is appended to it."""
     design = model.design
     was_training = model.training
     model.eval()
@@ -76,6 +78,8 @@ def evaluate(model, split: EncodedSplit, targets: Targets, units: Units, tokeniz
                               touch_yx=to_aitw_yx(coords[:, :2], divisor),
                               lift_yx=to_aitw_yx(coords[:, 2:], divisor), text=texts)
     metrics = task_metrics(predictions, targets)
+    if predictions_out is not None:
+        predictions_out.append(predictions)
     if scores_out is not None:
         scores_out.update(per_step_scores(predictions, targets))
     n = max(len(split), 1)

@@ -282,7 +282,18 @@ def task_metrics(pred: Predictions, true: Targets) -> dict[str, float]:
 # --- Trivial baselines --------------------------------------------------------------
 
 #: The held-out metrics that are means of per-step scores (see :func:`per_step_scores`).
-PER_STEP_METRICS = ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em", "text_f1")
+#: ``head_*``: each head on its own target rows, whatever action is predicted
+#: (:func:`head_scores`).
+HEAD_METRICS = ("head_text_f1", "head_tap_acc", "head_swipe_acc")
+PER_STEP_METRICS = ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em",
+                    "text_f1") + HEAD_METRICS
+
+
+def _target_gestures(true: Targets) -> tuple[np.ndarray, np.ndarray]:
+    """(taps, swipes): which target steps are DUAL_POINT taps and which are swipes."""
+    dual = true.action_type == actions.DUAL_POINT
+    tap = dual & is_tap(true.touch_yx, true.lift_yx)
+    return tap, dual & ~tap
 
 
 def per_step_scores(pred: Predictions, true: Targets) -> dict[str, np.ndarray]:
@@ -295,21 +306,48 @@ def per_step_scores(pred: Predictions, true: Targets) -> dict[str, np.ndarray]:
         raise ValueError(f"per_step_scores: {len(pred)} predictions for {len(true)} targets")
     match = actions_match(pred.action_type, pred.touch_yx, pred.lift_yx,
                           true.action_type, true.touch_yx, true.lift_yx, true.boxes)
-    true_dual = true.action_type == actions.DUAL_POINT
-    true_tap = true_dual & is_tap(true.touch_yx, true.lift_yx)
-    true_swipe = true_dual & ~true_tap
+    true_tap, true_swipe = _target_gestures(true)
     true_typed = true.action_type == actions.TYPE
     predicted_type = pred.action_type == actions.TYPE
     text_hit = np.array([pt and p == t for p, t, pt in zip(pred.text, true.text, predicted_type)],
                         dtype=float)
     f1 = np.array([word_f1(p, t) if pt else 0.0
                    for p, t, pt in zip(pred.text, true.text, predicted_type)], dtype=float)
-    scoped = lambda values, scope: np.where(scope, values.astype(float), np.nan)
     everywhere = np.ones(len(true), dtype=bool)
-    return {"action_acc": scoped(pred.action_type == true.action_type, everywhere),
-            "step_acc": scoped(match, everywhere), "tap_acc": scoped(match, true_tap),
-            "swipe_acc": scoped(match, true_swipe), "text_em": scoped(text_hit, true_typed),
-            "text_f1": scoped(f1, true_typed)}
+    return {"action_acc": _scoped(pred.action_type == true.action_type, everywhere),
+            "step_acc": _scoped(match, everywhere), "tap_acc": _scoped(match, true_tap),
+            "swipe_acc": _scoped(match, true_swipe), "text_em": _scoped(text_hit, true_typed),
+            "text_f1": _scoped(f1, true_typed), **head_scores(pred, true)}
+
+
+def _scoped(values, scope) -> np.ndarray:
+    return np.where(scope, np.asarray(values).astype(float), np.nan)
+
+
+def head_scores(pred: Predictions, true: Targets,
+                swipe_pred: Predictions | None = None) -> dict[str, np.ndarray]:
+    """Each head on its own target rows, whatever action type is predicted: the end-to-end
+    metric with the predicted type replaced by the target's, so a head's progress shows even
+    where the action head routes the step elsewhere (and a baseline that predicts the
+    majority action is not zero by construction).
+
+    - ``head_text_f1``: word F1 of the predicted text on steps whose target is TYPE (a text
+      the model did not decode, because its routing skipped the row, is "" and scores 0);
+    - ``head_tap_acc``: on DUAL_POINT taps, whether the predicted gesture matches the tap by
+      AitW's rules (:func:`actions_match` with both actions DUAL_POINT);
+    - ``head_swipe_acc``: the same on DUAL_POINT swipes, with ``swipe_pred``'s gesture when
+      given (a baseline predicts one gesture for taps and another for swipes).
+
+    NaN outside each metric's rows."""
+    swipe_pred = pred if swipe_pred is None else swipe_pred
+    true_tap, true_swipe = _target_gestures(true)
+    as_target = lambda p: actions_match(true.action_type, p.touch_yx, p.lift_yx,
+                                        true.action_type, true.touch_yx, true.lift_yx,
+                                        true.boxes)
+    f1 = np.array([word_f1(p, t) for p, t in zip(pred.text, true.text)], dtype=float)
+    return {"head_text_f1": _scoped(f1, true.action_type == actions.TYPE),
+            "head_tap_acc": _scoped(as_target(pred), true_tap),
+            "head_swipe_acc": _scoped(as_target(swipe_pred), true_swipe)}
 
 
 def _majority_code(codes: np.ndarray) -> int:
@@ -354,6 +392,48 @@ def baseline_predictions(train: Targets, n: int) -> Predictions:
     )
 
 
+def _swipe_direction(touch_yx: np.ndarray, lift_yx: np.ndarray) -> np.ndarray:
+    """0 up, 1 down, 2 left, 3 right: the main axis (:func:`_main_axis`) and its sign."""
+    axis = _main_axis(touch_yx, lift_yx)
+    delta = (lift_yx - touch_yx)[np.arange(len(axis)), axis]
+    return np.where(axis == 0, np.where(delta < 0, 0, 1), np.where(delta < 0, 2, 3))
+
+
+def baseline_head_predictions(train: Targets, n: int) -> tuple[Predictions, Predictions]:
+    """The trivial baselines of the head metrics (:func:`head_scores`), fitted on training
+    steps: (for taps and typed text, for swipes). The first taps the mean training tap point
+    (touch = lift, so it is a tap) and types the most frequent training text of TYPE steps;
+    the second swipes along the most frequent training swipe direction (its mean touch and
+    lift; ties go to the lower direction code). Steps without such a training step get
+    ``NO_POINT``, which matches nothing."""
+    if len(train) == 0:
+        raise ValueError("baseline_head_predictions: no training steps to fit on")
+    taps, swipes = _target_gestures(train)
+    none = np.asarray(actions.NO_POINT, dtype=np.float64)
+    tap = train.touch_yx[taps].mean(axis=0) if taps.any() else none
+    swipe_touch = swipe_lift = none
+    if swipes.any():
+        touch, lift = train.touch_yx[swipes], train.lift_yx[swipes]
+        direction = _swipe_direction(_points(touch), _points(lift))
+        common = direction == _majority_code(direction)
+        swipe_touch, swipe_lift = touch[common].mean(axis=0), lift[common].mean(axis=0)
+    typed = [t for t, code in zip(train.text, train.action_type) if code == actions.TYPE]
+    kind = np.full(n, actions.DUAL_POINT, dtype=np.int64)
+    text = [_majority_text(typed)] * n
+    return (Predictions(kind, np.tile(tap, (n, 1)), np.tile(tap, (n, 1)), text),
+            Predictions(kind, np.tile(swipe_touch, (n, 1)), np.tile(swipe_lift, (n, 1)), text))
+
+
+def baseline_scores(train: Targets, true: Targets) -> dict[str, np.ndarray]:
+    """The trivial baseline's score on each step of ``true`` (:func:`per_step_scores`): the
+    end-to-end metrics of :func:`baseline_predictions`, the head metrics of
+    :func:`baseline_head_predictions`."""
+    scores = per_step_scores(baseline_predictions(train, len(true)), true)
+    for_taps, for_swipes = baseline_head_predictions(train, len(true))
+    scores.update(head_scores(for_taps, true, for_swipes))
+    return scores
+
+
 def baseline_metrics(train: Targets, val: Targets) -> dict[str, float]:
     """task_metrics of the trivial baseline on ``val``, keys prefixed ``baseline/``.
 
@@ -361,4 +441,6 @@ def baseline_metrics(train: Targets, val: Targets) -> dict[str, float]:
     score: report model metrics next to these, not next to zero.
     """
     scores = task_metrics(baseline_predictions(train, len(val)), val)
+    heads = baseline_scores(train, val)
+    scores.update({name: _mean(heads[name][~np.isnan(heads[name])]) for name in HEAD_METRICS})
     return {f"baseline/{key}": value for key, value in scores.items()}

@@ -9,12 +9,14 @@ Output folder::
 
     run.json                       settings, environment, versions, command, data, variants
     baseline_scores.csv            the trivial baseline's score on each held-out step
+    baseline_selection_scores.csv  the same on each selection step
     sequential.json                --until-decided: the planned looks, each look's seeds per
                                    variant and why seeds were added
     summary.csv                    one row per (variant, seed): status, final metrics, cost
     steps.csv, steps.parquet       every run's per-step records: variant, seed, step, metric, value
     runs/<variant>/seed<k>/        status.json, steps.csv (steps.partial.csv while running),
-                                   heldout_scores.csv, error.txt when the run failed
+                                   heldout_scores.csv, selection_scores.csv, error.txt
+                                   when the run failed
     tensorboard/<variant>/seed<k>/ TensorBoard events of one run (--log tensorboard)
     mlflow/                        the MLflow store: mlflow.db and artifacts/ (--log mlflow)
 
@@ -52,6 +54,8 @@ STATUS_JSON = "status.json"
 ERROR_TXT = "error.txt"
 HELDOUT_SCORES = "heldout_scores.csv"    # each held-out step's score behind each metric
 BASELINE_SCORES = "baseline_scores.csv"  # the same for the trivial baseline, at the root
+SELECTION_SCORES = "selection_scores.csv"   # each selection step's score (what choices read)
+BASELINE_SELECTION_SCORES = "baseline_selection_scores.csv"   # the baseline's, at the root
 SEARCH_JSON = "search.json"              # --search: each round's candidates and choice
 SEQUENTIAL_JSON = "sequential.json"      # --until-decided: the looks and their seeds
 TENSORBOARD_DIR = "tensorboard"          # harness.logs.tensorboard: one events folder per run
@@ -109,6 +113,10 @@ class RunPaths:
     @property
     def baseline_scores(self) -> Path:
         return self.root / BASELINE_SCORES
+
+    @property
+    def baseline_selection_scores(self) -> Path:
+        return self.root / BASELINE_SELECTION_SCORES
 
     @property
     def sequential_json(self) -> Path:
@@ -206,6 +214,17 @@ def read_heldout_scores(run_dir: Path, status: dict | None = None) -> pd.DataFra
     ok (``status``, read from the folder when not given) and wrote them."""
     status = read_status(run_dir) if status is None else status
     path = run_dir / HELDOUT_SCORES
+    if (status or {}).get("status") != "ok" or not path.is_file():
+        return None
+    return pd.read_csv(path)
+
+
+def read_selection_scores(run_dir: Path, status: dict | None = None) -> pd.DataFrame | None:
+    """A run's score on each selection step (:data:`SELECTION_SCORES`), what every choice
+    reads; None unless the run ended ok and wrote them (runs older than the selection split
+    did not)."""
+    status = read_status(run_dir) if status is None else status
+    path = run_dir / SELECTION_SCORES
     if (status or {}).get("status") != "ok" or not path.is_file():
         return None
     return pd.read_csv(path)

@@ -20,7 +20,7 @@ from harness.evaluation import split_targets
 from harness.executors import RunTask, make_executor
 from harness.io import atomic_write_csv, atomic_write_json
 from harness.logs.common import require as require_logs
-from harness.metrics import baseline_metrics, baseline_predictions, per_step_scores
+from harness.metrics import baseline_metrics, baseline_scores
 from harness.progress import GridProgress
 from harness.results import (RunPaths, check_reusable, collect, planned_runs, read_status,
                              run_fingerprint)
@@ -46,12 +46,15 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     train_targets = split_targets(data.train, data.units)
     heldout_targets = split_targets(data.heldout, data.units)
     baselines = baseline_metrics(train_targets, heldout_targets)
-    baseline = baseline_predictions(train_targets, len(data.heldout))
-    # Each held-out step's score of the trivial baseline: the report compares runs with it
-    # step by step, as it compares two variants.
-    atomic_write_csv(paths.baseline_scores, pd.DataFrame(
-        {"item": range(len(data.heldout)), "episode": episode_column(data.heldout),
-         **per_step_scores(baseline, heldout_targets)}))
+    # Each held-out (and selection) step's score of the trivial baseline: the report and the
+    # search compare runs with it step by step, as they compare two variants.
+    scored = [(data.heldout, paths.baseline_scores)]
+    if data.selection is not data.heldout:
+        scored.append((data.selection, paths.baseline_selection_scores))
+    for split, path in scored:
+        atomic_write_csv(path, pd.DataFrame(
+            {"item": range(len(split)), "episode": episode_column(split),
+             **baseline_scores(train_targets, split_targets(split, data.units))}))
     atomic_write_json(paths.run_json, {
         "settings": settings.to_dict(),
         "fingerprint": settings.fingerprint(),
@@ -62,6 +65,9 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         "encoder": spec.describe(),
         "data": data.description,
         "baselines": baselines,
+        # the same baselines on the selection split, what choices compare with
+        "selection_baselines": baseline_metrics(train_targets, split_targets(data.selection,
+                                                                             data.units)),
         "variants": [v.to_dict() for v in variants],
         "written": time.time(),
     })

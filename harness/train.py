@@ -27,7 +27,7 @@ from harness.losses import head_weights
 from harness.model.agent import AgentModel
 from harness.io import atomic_write_csv
 from harness.records import StepRecords
-from harness.results import HELDOUT_SCORES
+from harness.results import HELDOUT_SCORES, SELECTION_SCORES
 from harness.schema import LOSS_TERMS
 from harness.schedules import EpochSchedulers
 from harness.seeding import batch_order, bucketed_batches, derive_seed, seeded
@@ -222,20 +222,32 @@ def record_step(records: StepRecords, step: int, losses: dict, grad_norm: torch.
 
 
 def score_heldout(run: Run, step: int) -> dict:
-    """Score the held-out split once, at the end: its metrics become the run's final results,
-    recorded as ``heldout/*`` at the last step, and each held-out step's score behind each
-    metric goes to ``heldout_scores.csv`` in the run folder (paired comparisons read it)."""
+    """Score the held-out (confirmation) split once, at the end: its metrics become the run's
+    final results, recorded as ``heldout/*`` at the last step, and each held-out step's score
+    behind each metric goes to ``heldout_scores.csv`` in the run folder (paired comparisons
+    read it). The selection split is scored once too, right after, into
+    ``selection_scores.csv`` (what every choice reads); it adds no record."""
+    data = run.data
+    metrics = _score_split(run, data.heldout, HELDOUT_SCORES)
+    run.records.add_many(step, {f"heldout/{k}": v for k, v in metrics.items()})
+    if data.selection is not data.heldout:
+        _score_split(run, data.selection, SELECTION_SCORES)
+    return metrics
+
+
+def _score_split(run: Run, split, file_name: str) -> dict:
+    """The split's metrics; each step's score behind each metric to ``file_name`` in the run
+    folder (when it has one)."""
     data, settings = run.data, run.settings
     scores: dict = {}
-    metrics = evaluate(run.model, data.heldout, split_targets(data.heldout, data.units),
-                       data.units, data.tokenizer, settings.batch_size, run.device,
-                       settings.trim_padding, settings.precision, scores_out=scores)
-    run.records.add_many(step, {f"heldout/{k}": v for k, v in metrics.items()})
+    metrics = evaluate(run.model, split, split_targets(split, data.units), data.units,
+                       data.tokenizer, settings.batch_size, run.device, settings.trim_padding,
+                       settings.precision, scores_out=scores)
     if run.records.folder is not None:
         import pandas as pd
-        atomic_write_csv(run.records.folder / HELDOUT_SCORES,
-                         pd.DataFrame({"item": range(len(data.heldout)),
-                                       "episode": episode_column(data.heldout), **scores}))
+        atomic_write_csv(run.records.folder / file_name,
+                         pd.DataFrame({"item": range(len(split)),
+                                       "episode": episode_column(split), **scores}))
     return metrics
 
 

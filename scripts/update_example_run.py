@@ -18,6 +18,9 @@ Usage::
                                                       # docs/example-search/, refresh the README
     python scripts/update_example_run.py --until-decided OUT   # the same for an
                                                       # --until-decided run (example-until-decided/)
+    python scripts/update_example_run.py --corrections OUT     # a run of
+          # --variants 'corrected,corrected-*': measure each correction on the selection split
+          # into docs/corrections/corrections.csv, copy its tables, refresh the README
 
 ``OUT`` is an output folder of ``python run_ablation.py --variants all --out OUT`` (or, with
 ``--search``, of ``python run_ablation.py --search greedy --out OUT``).
@@ -47,7 +50,8 @@ SEARCH_DIR = ROOT / "docs" / "example-search"
 #: The blocks every README must have, in the order they are rendered.
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
-OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided", "calibration")
+OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided", "calibration",
+                   "corrections", "time-check")
 CALIBRATION_DIR = ROOT / "docs" / "calibration"
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
@@ -376,6 +380,81 @@ UNTIL_DECIDED_COPIED = (
 )
 
 
+CORRECTIONS_DIR = ROOT / "docs" / "corrections"
+CORRECTIONS_COPIED = (
+    ("run.json", "run.json", True),
+    ("timing.json", "timing.json", True),
+    ("tables/summary_by_variant.csv", "summary_by_variant.csv", True),
+    ("tables/effects.csv", "effects.csv", True),
+)
+
+
+def write_corrections(out: Path, dest: Path = CORRECTIONS_DIR) -> Path:
+    """Measure each correction of the corrected design on ``out``'s selection split
+    (:func:`harness.report.corrections.measure`) into ``dest/corrections.csv``."""
+    sys.path.insert(0, str(ROOT))
+    from harness.report.corrections import measure
+    from harness.report.load import load_records
+    table = measure(load_records(out))
+    if table.empty:
+        raise ExampleRunError(f"{out} holds no pair of `corrected` and `corrected-<correction>` "
+                              f"runs: is it an output folder of `python run_ablation.py "
+                              f"--variants 'corrected,corrected-*' --out {out}`?")
+    dest.mkdir(parents=True, exist_ok=True)
+    table.to_csv(dest / "corrections.csv", index=False, float_format="%.6g")
+    return dest / "corrections.csv"
+
+
+def render_time_check(folder: Path) -> str:
+    """The default run's projected time on the slower machine (``time_check.json``, written by
+    ``scripts/time_check.py``)."""
+    path = folder / "time_check.json"
+    if not path.is_file():
+        return "(no time check committed)"
+    t = read_json(path)
+    text = (f"Measured on {t['cpu_model']} ({t['cores']} cores), one run after the other: this "
+            f"code's default run took {fmt_duration(t['new_seconds'])}, the previous code's "
+            f"(commit {t['old_commit']}) {fmt_duration(t['old_seconds'])}, a ratio of "
+            f"{t['ratio']:.2f}. The slower machine of this kind, a 2-core AMD EPYC, last ran the "
+            f"default grid in {fmt_duration(t['amd_seconds'])} ({t['amd_source']}); at the same "
+            f"ratio it would take {fmt_duration(t['amd_projected_seconds'])}: "
+            + ("within" if t["amd_projected_seconds"] <= 15 * 60 else "over")
+            + f" 15 minutes, by projection, not by a run on it. Filled in by "
+            f"`scripts/update_example_run.py` from `docs/example-run/time_check.json`.")
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False)
+
+
+def render_corrections(folder: Path) -> str:
+    """The README's table of corrections: each one's measured reason, from the committed
+    ``docs/corrections`` run (its selection split) and that run's confirmation verdict."""
+    if not (folder / "corrections.csv").is_file():
+        return "(no corrections run committed)"
+    sys.path.insert(0, str(ROOT))
+    from harness.report.corrections import evidence
+    timing = read_json(folder / "timing.json")
+    verdicts = {e["without_fix"]: e for e in read_csv(folder / "effects.csv")
+                if e.get("with_fix") == "corrected"}
+    rows = []
+    for row in read_csv(folder / "corrections.csv"):
+        v = verdicts.get(row["ablation"], {})
+        confirmation = (f"{v.get('verdict', 'n/a')}, "
+                        + fmt_interval(v.get("d_step_acc"), v.get("d_step_acc_low"),
+                                       v.get("d_step_acc_high"), signed=True)
+                        if v else "n/a")
+        rows.append([f"`{row['correction']}`", f"`{row['axis']}`: `{row['fixed_value']}` to "
+                     f"`{row['corrected_value']}`", evidence(row), confirmation])
+    head = (f"Measured by `{timing.get('command')}` on {timing.get('cpu_model')} "
+            f"({timing.get('cores')} cores, {fmt_duration(timing.get('total_seconds'))}); "
+            f"filled in by `scripts/update_example_run.py --corrections` from "
+            f"[docs/corrections](docs/corrections/corrections.csv); do not edit by hand. The "
+            f"last column is the held-out (confirmation) verdict of corrected against the "
+            f"ablation in step accuracy, read from that run's effects table, which no choice "
+            f"read.")
+    return (textwrap.fill(head, width=96, break_long_words=False, break_on_hyphens=False)
+            + "\n\n" + _table(["correction", "change", "why (measured on the selection split)",
+                                 "confirmation (step accuracy)"], rows))
+
+
 def render_blocks(folder: Path, link_prefix: str = "docs/example-run") -> dict[str, str]:
     """Every block's content (without markers), rendered from an example-run folder."""
     example = load_example(folder)
@@ -474,6 +553,10 @@ def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/examp
         blocks["until-decided"] = render_until_decided(UNTIL_DECIDED_DIR)
     if has_block(readme_text, "calibration"):
         blocks["calibration"] = render_calibration(CALIBRATION_DIR)
+    if has_block(readme_text, "time-check"):
+        blocks["time-check"] = render_time_check(folder)
+    if has_block(readme_text, "corrections"):
+        blocks["corrections"] = render_corrections(CORRECTIONS_DIR)
     return replace_blocks(readme_text, blocks)
 
 
@@ -558,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--until-decided", action="store_true",
                         help="OUT is the output folder of a `--until-decided` run: copy its "
                              "files into docs/example-until-decided/")
+    parser.add_argument("--corrections", action="store_true",
+                        help="OUT is the output folder of a `--variants 'corrected,corrected-*'` "
+                             "run: measure each correction into docs/corrections/")
     parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     parser.add_argument("--example-dir", type=Path, default=EXAMPLE_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--search-dir", type=Path, default=SEARCH_DIR, help=argparse.SUPPRESS)
@@ -571,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.out is not None and args.until_decided:
             copied = copy_run(args.out, UNTIL_DECIDED_DIR, UNTIL_DECIDED_COPIED)
             print(f"copied into {UNTIL_DECIDED_DIR}: {', '.join(copied)}")
+        elif args.out is not None and args.corrections:
+            copied = copy_run(args.out, CORRECTIONS_DIR, CORRECTIONS_COPIED)
+            print(f"copied into {CORRECTIONS_DIR}: {', '.join(copied)}; wrote "
+                  f"{write_corrections(args.out)}")
         elif args.out is not None:
             copied = copy_run(args.out, args.example_dir)
             print(f"copied into {args.example_dir}: {', '.join(copied)}")

@@ -21,7 +21,8 @@ from harness.report.load import GridRecords
 from harness.report.stats import DEFAULT_MARGIN, EQUIVALENT, HELPS, HURTS, UNDECIDED
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "harness" / "report" / "template.html.j2"
-SCORE_COLUMNS = ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em", "text_f1")
+SCORE_COLUMNS = ("action_acc", "step_acc", "tap_acc", "swipe_acc", "text_em", "text_f1",
+                 "head_text_f1", "head_tap_acc", "head_swipe_acc")
 N_ITEMS = 40
 
 
@@ -38,7 +39,7 @@ def scores_frame(values) -> pd.DataFrame:
         values = {"step_acc": values}
     base = np.asarray(values.get("step_acc", next(iter(values.values()))), dtype=float)
     frame = {"item": np.arange(len(base))}
-    for column in SCORE_COLUMNS:
+    for column in (*SCORE_COLUMNS, *(c for c in values if c not in SCORE_COLUMNS)):
         frame[column] = np.asarray(values.get(column, base), dtype=float)
     return pd.DataFrame(frame)
 
@@ -509,8 +510,8 @@ def test_best_design_against_the_trivial_baseline():
     above = make_records(PAIR, scores=scores, baseline=ones(5))
     (f,) = [f for f in findings_of(above) if "against the trivial baseline on the same" in f.text
             and f.text.startswith("original+mlp_head")]
-    for head in ("action head (action accuracy)", "coordinate head (tap accuracy)",
-                 "typed-text head (typed-text word F1)"):
+    for head in ("action head (action accuracy)", "coordinate head (tap accuracy on taps)",
+                 "typed-text head (typed-text word F1 on TYPE steps)"):
         assert head in f.text
     assert f.text.count("above the trivial baseline") == 3
     check_links([f])
@@ -668,32 +669,46 @@ def test_in_review_tells_the_reviews_designs_from_the_corrected_one():
     assert not in_review(CORRECTED.to_dict())
 
 
-def test_recommended_design_against_original_fixed_and_the_best_review_variant():
-    records = make_records(THREE, scores=three_scores(5, 10, 20, 30))
+def with_selection(records, selection: dict | None = None):
+    """``records`` with selection scores: ``selection`` ((variant, seed) -> per-item values),
+    by default the held-out scores themselves."""
+    records.selection_scores = ({k: scores_frame(v) for k, v in selection.items()}
+                                if selection is not None else dict(records.scores))
+    return records
+
+
+def test_recommended_design_against_original_and_fixed():
+    # chosen on the selection split (harness/report/recommend.py, tests/test_recommend.py)
+    records = with_selection(make_records(THREE, scores=three_scores(5, 10, 20, 30)))
     (f,) = recommended(records)
-    assert f.text.startswith("Recommended: corrected, the highest AitW step accuracy")
-    assert "not in the review" in f.text and "routing=target_train" in f.text
+    assert f.text.startswith("Recommended: corrected (14 changes from the original design), "
+                             "by the rule: on the selection split")
+    assert "it is the best on the selection split itself" in f.text
     assert "against original +0.625" in f.text and "against fixed +0.500" in f.text
-    assert "against fixed-warmup +0.250" in f.text and "(better)" in f.text
-    assert "fixed-warmup is the best of the review's variants" in f.text
+    assert "(better)" in f.text
     assert "x original's" in f.text and "x fixed's" in f.text    # cost per step
     check_links([f])
 
 
-def test_a_review_variant_that_wins_is_recommended_and_corrected_reported_as_a_loss():
-    records = make_records(THREE, scores=three_scores(5, 10, 30, 20))
+def test_a_review_variant_that_wins_on_selection_is_recommended():
+    records = with_selection(make_records(THREE, scores=three_scores(5, 10, 30, 20)))
     (f,) = recommended(records)
-    assert f.text.startswith("Recommended: fixed-warmup")
-    assert "only the review's and the user's values" in f.text
-    # corrected is not among the comparisons then; the best review variant is the winner itself
+    assert f.text.startswith("Recommended: fixed-warmup (7 changes")
     assert "against original" in f.text and "against fixed " in f.text
 
 
-def test_recommended_design_reports_a_loss_as_such():
-    records = make_records(THREE, scores=three_scores(5, 10, 30, 20))
+def test_recommended_design_reports_a_held_out_loss_as_such():
+    # selection: fixed-warmup best; held-out: fixed better than fixed-warmup
+    records = with_selection(make_records(THREE, scores=three_scores(5, 30, 20, 20)),
+                             three_scores(5, 10, 30, 20))
     (f,) = recommended(records)
-    assert "The corrected design against fixed-warmup -0.250" in f.text
-    assert f.text.split("The corrected design", 1)[1].count("(worse)") == 1
+    assert f.text.startswith("Recommended: fixed-warmup")
+    assert "against fixed -0.250" in f.text and "(worse)" in f.text
+
+
+def test_records_without_selection_scores_say_the_recommendation_needs_them():
+    (f,) = recommended(make_records(THREE, scores=three_scores(5, 10, 20, 30)))
+    assert f.text.startswith("No recommendation:") and "selection scores" in f.text
 
 
 def test_no_finished_run_no_recommendation():

@@ -8,8 +8,9 @@ import pytest
 from harness import actions
 from harness.actions import (DUAL_POINT, NO_POINT, PRESS_BACK, PRESS_HOME, STATUS_TASK_COMPLETE,
                              TYPE)
-from harness.metrics import (Predictions, Targets, actions_match, baseline_metrics,
-                             baseline_predictions, grow_boxes, is_tap, task_metrics)
+from harness.metrics import (Predictions, Targets, actions_match, baseline_head_predictions,
+                             baseline_metrics, baseline_predictions, baseline_scores, grow_boxes,
+                             head_scores, is_tap, task_metrics)
 
 NO_BOXES = np.zeros((0, 4))
 # Grown to top/left 0.4 - 0.7 * 0.1 = 0.33, size 2.4 * 0.1 = 0.24, i.e. [0.33, 0.57] on both axes.
@@ -231,10 +232,41 @@ def test_task_metrics_on_five_hand_made_steps():
         "n_steps": 5.0,
     }
     # no PRESS_HOME etc.: absent in truth
-    assert set(metrics) == set(expected) | {"swipe_acc", "n/taps", "n/swipes"}
+    assert set(metrics) == set(expected) | {"swipe_acc", "n/taps", "n/swipes", "head_text_f1",
+                                            "head_tap_acc", "head_swipe_acc"}
     for key, value in expected.items():
         assert metrics[key] == pytest.approx(value), key
     assert math.isnan(metrics["swipe_acc"])  # no true swipes: NaN, not 0 or 1
+
+
+def test_head_metrics_score_each_head_on_its_own_rows_whatever_the_action():
+    true = make_targets([
+        (DUAL_POINT, (0.5, 0.5), (0.5, 0.5), ""),        # tap
+        (DUAL_POINT, (0.2, 0.2), (0.2, 0.2), ""),        # tap
+        (DUAL_POINT, (0.8, 0.5), (0.3, 0.5), ""),        # swipe up (y falls)
+        (TYPE, NO_POINT, NO_POINT, "pizza near me"),
+        (TYPE, NO_POINT, NO_POINT, "cat videos"),
+        (PRESS_BACK, NO_POINT, NO_POINT, ""),
+    ])
+    pred = make_predictions([
+        (PRESS_HOME, (0.55, 0.5), (0.55, 0.5), ""),      # wrong action, tap 0.05 away: head hit
+        (DUAL_POINT, (0.7, 0.7), (0.7, 0.7), ""),        # right action, tap far away: miss
+        (TYPE, (0.9, 0.5), (0.1, 0.5), "x"),             # wrong action, vertical swipe: hit
+        (PRESS_HOME, NO_POINT, NO_POINT, "pizza near"),   # wrong action, F1 0.8
+        (TYPE, NO_POINT, NO_POINT, "dog videos"),        # right action, F1 0.5
+        (PRESS_BACK, NO_POINT, NO_POINT, "ignored"),
+    ])
+    scores = head_scores(pred, true)
+    nan = math.nan
+    np.testing.assert_allclose(scores["head_tap_acc"], [1, 0, nan, nan, nan, nan])
+    np.testing.assert_allclose(scores["head_swipe_acc"], [nan, nan, 1, nan, nan, nan])
+    np.testing.assert_allclose(scores["head_text_f1"], [nan, nan, nan, 0.8, 0.5, nan])
+    metrics = task_metrics(pred, true)
+    assert metrics["head_tap_acc"] == 0.5 and metrics["head_swipe_acc"] == 1.0
+    assert metrics["head_text_f1"] == pytest.approx(0.65)
+    # end to end, the wrong action types score nothing
+    assert metrics["tap_acc"] == 0.0 and metrics["swipe_acc"] == 0.0
+    assert metrics["text_f1"] == pytest.approx(0.25)
 
 
 def test_task_metrics_perfect_predictions_score_one():
@@ -336,3 +368,45 @@ def test_word_f1_gives_partial_credit():
     assert word_f1("cat videos", "cat music") == 0.5
     assert word_f1("", "cat") == 0.0 and word_f1("", "") == 1.0
     assert word_f1("dog", "cat") == 0.0
+
+
+def test_head_baselines_can_score_where_the_majority_action_cannot():
+    """The majority action (here PRESS_BACK) scores 0 on taps, swipes and typed text by
+    construction; the head baselines (mean training tap, most frequent swipe direction, most
+    frequent training text) score there."""
+    train = make_targets([
+        (DUAL_POINT, (0.3, 0.3), (0.3, 0.3), ""),        # taps, mean (0.4, 0.4)
+        (DUAL_POINT, (0.5, 0.5), (0.5, 0.5), ""),
+        (DUAL_POINT, (0.8, 0.5), (0.2, 0.5), ""),        # swipes up, twice
+        (DUAL_POINT, (0.7, 0.4), (0.3, 0.6), ""),
+        (DUAL_POINT, (0.5, 0.1), (0.5, 0.9), ""),        # swipe right, once
+        (TYPE, NO_POINT, NO_POINT, "weather tomorrow"),
+        (TYPE, NO_POINT, NO_POINT, "weather tomorrow"),
+        (TYPE, NO_POINT, NO_POINT, "cat videos"),
+    ] + [(PRESS_BACK, NO_POINT, NO_POINT, "")] * 9)
+    for_taps, for_swipes = baseline_head_predictions(train, 1)
+    np.testing.assert_allclose(for_taps.touch_yx, [[0.4, 0.4]])
+    np.testing.assert_allclose(for_taps.lift_yx, [[0.4, 0.4]])
+    np.testing.assert_allclose(for_swipes.touch_yx, [[0.75, 0.45]])     # the two "up" swipes
+    np.testing.assert_allclose(for_swipes.lift_yx, [[0.25, 0.55]])
+    assert for_taps.text == ["weather tomorrow"]
+    val = make_targets([
+        (DUAL_POINT, (0.45, 0.4), (0.45, 0.4), ""),      # 0.05 from the mean tap: hit
+        (DUAL_POINT, (0.9, 0.9), (0.9, 0.9), ""),        # far: miss
+        (DUAL_POINT, (0.9, 0.5), (0.1, 0.5), ""),        # vertical swipe: hit
+        (DUAL_POINT, (0.5, 0.9), (0.5, 0.1), ""),        # horizontal swipe: miss
+        (TYPE, NO_POINT, NO_POINT, "weather today"),      # F1 0.5
+        (PRESS_BACK, NO_POINT, NO_POINT, ""),
+    ])
+    scores = baseline_scores(train, val)
+    nan = math.nan
+    np.testing.assert_allclose(scores["head_tap_acc"], [1, 0, nan, nan, nan, nan])
+    np.testing.assert_allclose(scores["head_swipe_acc"], [nan, nan, 1, 0, nan, nan])
+    np.testing.assert_allclose(scores["head_text_f1"], [nan, nan, nan, nan, 0.5, nan])
+    np.testing.assert_allclose(scores["tap_acc"], [0, 0, nan, nan, nan, nan])   # end to end
+    assert np.nansum(scores["text_f1"]) == 0.0
+    metrics = baseline_metrics(train, val)
+    assert metrics["baseline/head_tap_acc"] == 0.5
+    assert metrics["baseline/head_swipe_acc"] == 0.5
+    assert metrics["baseline/head_text_f1"] == 0.5
+    assert metrics["baseline/text_f1"] == 0.0 and metrics["baseline/tap_acc"] == 0.0

@@ -64,6 +64,25 @@ def test_page_numbers_equal_summary_csv(grid):
     assert set(by_variant.variant) == {"original", "original+mlp_head", EVIL}
 
 
+def test_head_metrics_and_data_roles_are_shown(grid):
+    """Each head's metric on its own rows, with its baseline, in the summary; the three roles
+    of the data and the goal overlap among the run's facts."""
+    page = (grid / "index.html").read_text()
+    summary = pd.read_csv(grid / "summary.csv")
+    baselines = json.loads((grid / "run.json").read_text())["baselines"]
+    ok = summary[(summary.variant == "original") & (summary.status == "ok")]
+    for column in ("head_text_f1", "head_tap_acc", "head_swipe_acc"):
+        (shown,) = cells(page, "original", column)
+        expected = ok[column].dropna().mean()
+        assert (shown == "") if pd.isna(expected) else float(shown) == pytest.approx(expected)
+        assert f'data-column="{column}" data-value=' in page.split('class="baseline"')[1]
+        assert f"baseline/{column}" in baselines
+    facts = html.unescape(page)
+    assert "<dt>data roles</dt>" in facts and "confirmation: the held-out split" in facts
+    assert re.search(r"<dt>goals</dt><dd>\d+ in training", facts)
+    assert "selection (its own split)" in facts
+
+
 def test_report_has_every_section_image_and_table(grid):
     page = (grid / "index.html").read_text()
     for anchor in ("run", "summary", "effects", "claims", "curves", "cost", "anomalies"):

@@ -15,22 +15,29 @@ import variants
 from harness.cli import main
 from harness.design import AXES, CORRECTED, ORIGINAL
 from harness.io import atomic_write_json
-from harness.results import HELDOUT_SCORES, SEARCH_JSON, RunPaths
-from harness.search import (VARIANTS_FILE, design_name, greedy_search,
-                            leave_one_out, single_axis_changes)
+from harness.results import HELDOUT_SCORES, SEARCH_JSON, SELECTION_SCORES, RunPaths
+from harness.search import (VARIANTS_FILE, design_name, fresh_seeds, greedy_search,
+                            leave_one_out, parse_search_metric, single_axis_changes)
 from variants.registry import unregister_variant
 
 N_ITEMS = 400
 SEEDS = (0, 1, 2)
 
 
-def fake_trainer(out, accuracy, noise=None):
-    """``train(variants, seeds)``: writes an ok status and held-out scores with a share
-    ``accuracy(design)`` (plus ``noise(design, seed)``) of correct steps (the same steps in
-    every seed, plus one seed-specific step, so that intervals are finite); records which
-    (variant, seed) runs were trained."""
+def fake_trainer(out, accuracy, noise=None, confirmation=None, text=None):
+    """``train(variants, seeds)``: writes an ok status and selection and held-out scores with a
+    share ``accuracy(design)`` (plus ``noise(design, seed)``) of correct steps (the same steps in
+    every seed, plus one seed-specific step, so that intervals are finite); ``confirmation``
+    (default ``accuracy``) gives the held-out share instead, ``text`` a text F1 share (on the
+    first half of the steps; default 0). Records which (variant, seed) runs were trained."""
     paths = RunPaths(out)
     trained = []
+
+    def column(share, seed):
+        correct = np.zeros(N_ITEMS)
+        correct[:int(round(share * N_ITEMS))] = 1.0
+        correct[-1 - seed] = 1.0
+        return correct
 
     def train(batch, seeds=None):
         for v in batch:
@@ -38,13 +45,16 @@ def fake_trainer(out, accuracy, noise=None):
             for seed in SEEDS if seeds is None else seeds:
                 trained.append((v.name, seed))
                 run_dir = paths.run_dir(v.name, seed)
-                correct = np.zeros(N_ITEMS)
-                share = accuracy(v.design) + (noise(v.design, seed) if noise else 0.0)
-                correct[:int(round(share * N_ITEMS))] = 1.0
-                correct[-1 - seed] = 1.0
+                shift = noise(v.design, seed) if noise else 0.0
+                typed = np.full(N_ITEMS, np.nan)
+                typed[:N_ITEMS // 2] = column((text(v.design) if text else 0.0) * 2, seed)[
+                    :N_ITEMS // 2]
                 run_dir.mkdir(parents=True, exist_ok=True)
-                pd.DataFrame({"item": range(N_ITEMS), "step_acc": correct}).to_csv(
-                    run_dir / HELDOUT_SCORES, index=False)
+                for name, share in ((SELECTION_SCORES, accuracy(v.design) + shift),
+                                    (HELDOUT_SCORES, (confirmation or accuracy)(v.design)
+                                     + shift)):
+                    pd.DataFrame({"item": range(N_ITEMS), "step_acc": column(share, seed),
+                                  "text_f1": typed}).to_csv(run_dir / name, index=False)
                 atomic_write_json(run_dir / "status.json", {"status": "ok"})
     return train, trained
 
@@ -180,6 +190,115 @@ def test_the_final_design_is_compared_with_corrected(tmp_path):
     assert against["d_step_acc"] == pytest.approx(-0.1, abs=0.005)
     assert against["low"] < against["d_step_acc"] < against["high"]
     assert against["same_design"] is False
+
+
+def test_choices_read_the_selection_split_and_fresh_seeds_confirm_them(tmp_path):
+    """The standard loss gains 0.3 on the selection split but 0.05 on the held-out split (a
+    winner's curse): it is kept by its selection estimate, and search.json shows both; the
+    path and corrected are trained again on fresh seeds, finalists that were not kept are
+    not."""
+    train, trained = fake_trainer(
+        tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard") + 0.02 * (d.warmup == "epoch10"),
+        confirmation=lambda d: 0.2 + 0.05 * (d.loss == "standard"))
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None,
+                           max_rounds=1)
+    assert result["rounds"][0]["chosen"]["axis"] == "loss"
+    confirmation = result["confirmation"]
+    fresh = fresh_seeds(SEEDS)
+    assert confirmation["seeds"] == fresh == [3, 4, 5]
+    [change] = confirmation["kept_changes"]
+    assert (change["axis"], change["from"]) == ("loss", "original")
+    assert change["selection"]["d"] == pytest.approx(0.3, abs=0.005)
+    assert change["confirmation"]["d"] == pytest.approx(0.05, abs=0.005)
+    assert change["confirmation"]["low"] < 0.05 < change["confirmation"]["high"]
+    for name in ("original", "original+loss=standard", design_name(CORRECTED)):
+        assert all((name, seed) in trained for seed in fresh), name
+    not_kept = [c["variant"] for c in result["rounds"][0]["candidates"]
+                if c["finalist"] and c["axis"] != "loss"]
+    assert not_kept and not any((v, seed) in trained for v in not_kept for seed in fresh)
+    against = result["against_corrected"]
+    assert against["selection"]["seeds"] == len(SEEDS)
+    assert against["confirmation"]["seeds"] == len(fresh)
+    assert against["d_step_acc"] == against["confirmation"]["d"]
+    assert set(against["confirmation_by_metric"]) >= {"step_acc", "text_f1", "head_tap_acc"}
+    with pytest.raises(ValueError, match="fresh"):
+        greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None,
+                      confirm_seeds=[2, 3, 4])
+
+
+def test_the_report_shows_each_choice_beside_its_confirmation(tmp_path):
+    """The report's table of the search's confirmation: the kept change's selection estimate
+    (0.3) beside its confirmation (0.05), the final design against original and corrected;
+    the path table says which metric its differences are in."""
+    from harness.report import analysis as A
+    train, _ = fake_trainer(tmp_path, lambda d: 0.2 + 0.3 * (d.loss == "standard"),
+                            confirmation=lambda d: 0.2 + 0.05 * (d.loss == "standard"))
+    greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None,
+                  max_rounds=1)
+    table = A.search_confirmation(tmp_path)
+    first = table.iloc[0]
+    assert first.comparison == "original + loss='standard'"
+    assert first.selection_d == pytest.approx(0.3, abs=0.005)
+    assert first.confirmation_d == pytest.approx(0.05, abs=0.005)
+    assert list(table.comparison[-2:]) == ["original+loss=standard - original",
+                                           "original+loss=standard - corrected"]
+    assert set(A.search_path(tmp_path).metric) == {"step_acc"}
+    assert A.search_final(tmp_path)["confirmation_seeds"] == fresh_seeds(SEEDS)
+
+
+def test_a_change_that_helps_only_on_the_confirmation_split_is_not_chosen(tmp_path):
+    train, _ = fake_trainer(tmp_path, lambda d: 0.2,
+                            confirmation=lambda d: 0.2 + 0.3 * (d.loss == "standard"))
+    result = greedy_search(SimpleNamespace(seeds=SEEDS), tmp_path, train, log=lambda *_: None)
+    assert result["rounds"][0]["chosen"] is None
+    assert result["final"]["variant"] == "original"
+    assert result["splits"] == {"choices": "selection", "verdicts": "confirmation"}
+
+
+def test_the_search_metric_decides_what_is_kept(tmp_path):
+    """The standard loss helps step accuracy, post-norm helps typed text: step_acc keeps the
+    first, text_f1 the second, and a weighted combination the one its weights favour."""
+    accuracy = lambda d: 0.2 + 0.2 * (d.loss == "standard")
+    text = lambda d: 0.1 + 0.3 * (d.post_norm is True)
+    kept = {}
+    for metric in ("step_acc", "text_f1", "weighted:step_acc=0.2,text_f1=0.8",
+                   "weighted:step_acc=0.9,text_f1=0.1"):
+        out = tmp_path / metric.replace(":", "_").replace(",", "_")
+        train, _ = fake_trainer(out, accuracy, text=text)
+        result = greedy_search(SimpleNamespace(seeds=SEEDS), out, train, log=lambda *_: None,
+                               max_rounds=1, metric=metric)
+        assert result["metric"] == metric
+        chosen = result["rounds"][0]["chosen"]
+        kept[metric] = chosen["axis"]
+        assert (chosen["d_step_acc"] is None) == (metric != "step_acc")
+    assert kept == {"step_acc": "loss", "text_f1": "post_norm",
+                    "weighted:step_acc=0.2,text_f1=0.8": "post_norm",
+                    "weighted:step_acc=0.9,text_f1=0.1": "loss"}
+
+
+def test_a_weighted_metric_is_the_weighted_sum_of_the_means():
+    frame = pd.DataFrame({"step_acc": [1.0, 0.0, 1.0, 1.0],
+                          "text_f1": [np.nan, 0.5, np.nan, 0.0]})
+    metric = parse_search_metric("weighted:step_acc=0.7,text_f1=0.3")
+    assert metric.per_step(frame).mean() == pytest.approx(0.7 * 0.75 + 0.3 * 0.25)
+    assert parse_search_metric("text_f1").per_step(frame)[1] == 0.5
+
+
+@pytest.mark.parametrize("text, message", [
+    ("accuracy", "expected a per-step metric"),
+    ("weighted:step_acc=0.7,text_f1=0.2", "sum to 1"),
+    ("weighted:step_acc=1.2,text_f1=-0.2", "positive weight"),
+    ("weighted:step_acc=0.5,bleu=0.5", "expected metrics among"),
+    ("weighted:step_acc=0.5,step_acc=0.5", "twice"),
+    ("weighted:step_acc", "METRIC=WEIGHT"),
+])
+def test_bad_search_metrics_are_refused_when_parsed(text, message, capsys):
+    with pytest.raises(ValueError, match=message):
+        parse_search_metric(text)
+    from harness.cli import build_parser
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--search-metric", text])
+    assert message.split()[0] in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -25,9 +25,27 @@ class DataSettings:
       passes are 180 optimizer steps. The grid's cost is proportional to this number. At 140
       steps the best variant's tap accuracy was not distinguishable from the trivial
       baseline over 5 seeds (0.079 [-0.006, 0.164]); at 180 it was (0.154 [0.050, 0.259]).
+    - ``selection_fraction=0.2``: the selection split, the episodes whose hash lies in the top
+      fifth, which no default training run uses (training takes its first episodes from the
+      bottom of the same order). Every choice (the search's rounds, tuning, the decoder's
+      length) reads it and never the held-out split, which is scored only for verdicts. A
+      fifth gives 65 episodes (385 steps) on the default synthetic data, at least the
+      held-out split's 379, so a choice is as precise as the verdict that judges it; on the
+      user's data it is a fifth of the episodes for the same reason (a choice compares many
+      candidates on it, the verdict one), leaving about two thirds for training.
+    - ``split_by=None``: by episode on the synthetic data and the user's JSON, by goal (the
+      instruction text) on AiTZ and AitW, where about 20 episodes share each instruction and
+      a split by episode would train on the held-out instructions (SeeClick splits AitW by
+      instruction for that reason). The synthetic world stays split by episode: its 93
+      instruction texts are phrasings x parameters of 16 goal families, its 22 default
+      training episodes already leave 28 of the 43 held-out instructions (217 of 379 steps)
+      unseen (run.json "goals"), and the held-out split every record is compared on stays the
+      same. By goal it would hold out 47 episodes (259 steps), none of whose instructions
+      occur in training, though their families do.
     - ``query_steps=None``: the decoder runs as many steps as the longest typed-text target
-      of the data (14 tokens on the default synthetic data) instead of 32; positions past it are padding that both
-      losses ignore, so losses and gradients are unchanged (``tensors.query_steps_for``).
+      of the training, validation and selection splits (never the held-out split's) instead
+      of 32; positions past it are padding that both losses ignore, so losses and gradients
+      are unchanged (``tensors.query_steps_for``).
     """
 
     source: str = SYNTHETIC          # "synthetic", or a file or folder of data
@@ -41,6 +59,8 @@ class DataSettings:
     heldout_fraction: float = 0.15   # episodes scored once at the end (metrics, verdicts)
     val_fraction: float = 0.02       # episodes the schedulers see each epoch; 0: the held-out
     train_size: int | None = 144     # training steps (whole episodes); None: every other episode
+    selection_fraction: float = 0.2  # episodes every choice is made on; 0: the validation split
+    split_by: str | None = None      # "episode" or "goal"; None: by the format (see above)
     max_length: int = 128            # prompt tokens (capped by the encoder's positions)
     vocab_size: int = 2000           # WordPiece vocabulary of a randomly initialised encoder
     query_steps: int | None = None   # greedy decoder steps; None: the longest target (<= 32)

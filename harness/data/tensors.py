@@ -81,10 +81,14 @@ class EncodedData:
     description: dict = field(default_factory=dict)
     heldout: EncodedSplit | None = None    # scored at the end; None: the validation split
     query_steps: int = QUERY_LEN           # steps of the query decoder's greedy run
+    #: scored at the end like ``heldout``; what every choice reads. None: the validation split
+    selection: EncodedSplit | None = None
 
     def __post_init__(self):
         if self.heldout is None:
             self.heldout = self.val
+        if self.selection is None:
+            self.selection = self.val
 
     @property
     def vocab_size(self) -> int:

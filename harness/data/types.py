@@ -8,6 +8,7 @@ data set's own units, which are recorded on the :class:`Dataset` (never guessed)
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from typing import NamedTuple
 from dataclasses import dataclass, field
@@ -18,6 +19,12 @@ from harness.errors import DataError
 PIXEL = "pixel"
 NORMALIZED = "normalized"
 UNITS = (PIXEL, NORMALIZED)
+
+#: How episodes are grouped before the split: each on its own, or every episode of one goal
+#: together (no goal in two splits).
+BY_EPISODE = "episode"
+BY_GOAL = "goal"
+SPLIT_BY = (BY_EPISODE, BY_GOAL)
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
@@ -129,52 +136,136 @@ class Dataset:
         }
 
     def split(self, heldout_fraction: float, val_fraction: float = 0.0,
-              train_size: int | None = None) -> "Splits":
-        """Deterministic split by episode into training, validation and held-out steps.
+              train_size: int | None = None, selection_fraction: float = 0.0,
+              split_by: str = BY_EPISODE) -> "Splits":
+        """Deterministic split into training, validation, selection and held-out steps.
 
-        Each episode gets a number in [0, 1) from a hash of its key: below
-        ``heldout_fraction`` it is held out (scored once, at the end of every run), below
-        ``heldout_fraction + val_fraction`` it is in the validation split (what the trainer's
-        schedulers see at every epoch's end), else it is training data. The assignment
-        depends on the key alone, so it is the same for every seed and variant, and an
-        episode stays where it is when the data set grows. ``val_fraction == 0``: validation
-        is the held-out split itself (a trainer with two splits). ``train_size``: training
-        uses only the first whole episodes, in hash order, that fit in that many steps.
+        Each unit (an episode, or with ``split_by="goal"`` every episode of one goal, so that
+        no goal is in two splits) gets a number in [0, 1) from a hash of its key: below
+        ``heldout_fraction`` it is held out (the confirmation split: scored once, at the end of
+        every run, read only for verdicts), below ``heldout_fraction + val_fraction`` it is in
+        the validation split (what the trainer's schedulers see at every epoch's end), at or
+        above ``1 - selection_fraction`` it is in the selection split (scored once at the end,
+        what every choice reads), else it is training data. The selection band sits at the top
+        of the hash range so that adding it leaves the held-out and validation splits and the
+        first training episodes in hash order where they were. The assignment depends on the
+        key alone, so it is the same for every seed and variant, and a unit stays where it is
+        when the data set grows. ``val_fraction == 0``: validation is the held-out split itself
+        (a trainer with two splits). ``selection_fraction == 0``: no selection split of its
+        own; the validation split is the selection split. ``train_size``: training uses only
+        the first whole episodes, in hash order, that fit in that many steps.
         """
         if not 0.0 < heldout_fraction < 1.0:
             raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}")
         if not 0.0 <= val_fraction < 1.0 - heldout_fraction:
             raise ValueError(f"val_fraction must be in [0, {1.0 - heldout_fraction:g}), got "
                              f"{val_fraction}")
-        ranked = sorted(self.episodes(), key=_unit_hash)
-        if len(ranked) < 2 + (val_fraction > 0):
-            raise DataError(f"{self.source}: need at least {2 + (val_fraction > 0)} episodes to "
-                            f"split into training, validation and held-out steps, found "
-                            f"{len(ranked)}")
-        held = [e for e in ranked if _unit_hash(e) < heldout_fraction]
-        val = [e for e in ranked if heldout_fraction <= _unit_hash(e)
-               < heldout_fraction + val_fraction] if val_fraction else []
-        train = [e for e in ranked if e not in set(held) | set(val)]
-        if not held or not train or (val_fraction and not val):
+        room = 1.0 - heldout_fraction - val_fraction
+        if not 0.0 <= selection_fraction < room:
+            raise ValueError(f"selection_fraction must be in [0, {room:g}) with these held-out "
+                             f"and validation fractions, got {selection_fraction}")
+        unit_of = self.split_units(split_by)
+        units = sorted(set(unit_of.values()), key=_unit_hash)
+        parts = 2 + (val_fraction > 0) + (selection_fraction > 0)
+        if len(units) < parts:
+            what = "episodes" if split_by == BY_EPISODE else "goals"
+            raise DataError(f"{self.source}: need at least {parts} {what} to split into "
+                            f"{_part_names(val_fraction, selection_fraction)}, found "
+                            f"{len(units)}")
+        bands = _bands(units, heldout_fraction, val_fraction, selection_fraction)
+        held, val, selection, train = bands
+        if not held or not train or (val_fraction and not val) or (
+                selection_fraction and not selection):
             # Tiny data sets: fall back to ranked counts so that no split is empty.
-            n_held = min(max(1, round(len(ranked) * heldout_fraction)), len(ranked) - 1)
-            n_val = (min(max(1, round(len(ranked) * val_fraction)), len(ranked) - n_held - 1)
-                     if val_fraction else 0)
-            held, val, train = (ranked[:n_held], ranked[n_held:n_held + n_val],
-                                ranked[n_held + n_val:])
+            held, val, selection, train = _ranked_bands(units, heldout_fraction, val_fraction,
+                                                        selection_fraction)
+        by_unit = lambda chosen: [e for e in self._episodes_in_hash_order(unit_of)
+                                  if unit_of[e] in set(chosen)]
+        train_episodes = by_unit(train)
         if train_size is not None:
-            train = _first_episodes(self, train, train_size)
+            train_episodes = _first_episodes(self, train_episodes, train_size)
         part = lambda keys: Dataset([s for s in self.steps if s.episode in set(keys)],
                                     self.units, self.source, self.axis_order_in_source,
                                     self.notes)
-        heldout = part(held)
-        return Splits(part(train), part(val) if val_fraction else heldout, heldout)
+        heldout = part(by_unit(held))
+        validation = part(by_unit(val)) if val_fraction else heldout
+        chosen = part(by_unit(selection)) if selection_fraction else validation
+        return Splits(part(train_episodes), validation, heldout, chosen)
+
+    def split_units(self, split_by: str) -> dict[str, str]:
+        """Each episode's split unit: its own key, or (``goal``) its goal's key."""
+        if split_by == BY_EPISODE:
+            return {e: e for e in self.episodes()}
+        if split_by == BY_GOAL:
+            return {e: "goal:" + g for e, g in self.episode_goals().items()}
+        raise ValueError(f"split_by must be one of {SPLIT_BY}, got {split_by!r}")
+
+    def episode_goals(self) -> dict[str, str]:
+        """Each episode's goal: the instruction its first step's prompt opens with (``Goal:
+        <instruction>.``, as every reader's prompt does); an error naming the episode when a
+        prompt does not say it."""
+        goals: dict[str, str] = {}
+        for step in self.steps:
+            if step.episode not in goals:
+                goal = goal_of_prompt(step.prompt)
+                if goal is None:
+                    raise DataError(f"{self.source}: episode {step.episode!r}, step "
+                                    f"{step.index}: the prompt does not open with 'Goal: "
+                                    f"<instruction>.', so the episode's goal is unknown and "
+                                    f"--split-by goal cannot keep it in one split (prompt: "
+                                    f"{step.prompt[:60]!r}); use --split-by episode")
+                goals[step.episode] = goal
+        return goals
+
+    def _episodes_in_hash_order(self, unit_of: dict[str, str]) -> list[str]:
+        """Episodes ordered by their unit's hash, then by their own (whole goals together)."""
+        return sorted(unit_of, key=lambda e: (_unit_hash(unit_of[e]), _unit_hash(e), e))
 
 
 class Splits(NamedTuple):
     train: Dataset
-    val: Dataset          # seen by the schedulers at every epoch's end
-    heldout: Dataset      # scored once at the end: the metrics and verdicts of the report
+    val: Dataset          # seen by the schedulers at every epoch's end (selection data)
+    heldout: Dataset      # the confirmation split: scored once at the end, read for verdicts
+    selection: Dataset    # scored once at the end: what every choice reads (may be ``val``)
+
+
+# The goal as every reader renders it (harness.data.prompts.render_prompt): "Goal: <goal>."
+# followed by the screen, the previous action or the elements; a prompt of the user's own
+# format may follow the goal with anything after ". ".
+_RENDERED_GOAL = re.compile(r"Goal: (?P<goal>.*?)\. (?:Screen|Previous|Elements): ", re.S)
+_PLAIN_GOAL = re.compile(r"Goal:\s*(?P<goal>.+?)\.(?:\s|$)", re.S)
+
+
+def goal_of_prompt(prompt: str) -> str | None:
+    """The instruction a prompt opens with, or None when it opens with no ``Goal: ...``."""
+    found = _RENDERED_GOAL.match(prompt) or _PLAIN_GOAL.match(prompt)
+    return found["goal"].strip() if found else None
+
+
+def _part_names(val_fraction: float, selection_fraction: float) -> str:
+    names = ["training"] + (["validation"] if val_fraction else []) + (
+        ["selection"] if selection_fraction else []) + ["held-out"]
+    return ", ".join(names[:-1]) + " and " + names[-1] + " steps"
+
+
+def _bands(units: list[str], heldout: float, val: float, selection: float):
+    """(held-out, validation, selection, training) units by their hash's band."""
+    held = [u for u in units if _unit_hash(u) < heldout]
+    validation = [u for u in units if heldout <= _unit_hash(u) < heldout + val] if val else []
+    chosen = [u for u in units if _unit_hash(u) >= 1.0 - selection] if selection else []
+    taken = set(held) | set(validation) | set(chosen)
+    return held, validation, chosen, [u for u in units if u not in taken]
+
+
+def _ranked_bands(units: list[str], heldout: float, val: float, selection: float):
+    """The same bands by counts of units in hash order, each non-empty (tiny data sets)."""
+    n = len(units)
+    n_held = min(max(1, round(n * heldout)), n - 1)
+    n_val = min(max(1, round(n * val)), n - n_held - 1) if val else 0
+    n_sel = min(max(1, round(n * selection)), n - n_held - n_val - 1) if selection else 0
+    held, validation = units[:n_held], units[n_held:n_held + n_val]
+    chosen = units[n - n_sel:] if n_sel else []
+    return held, validation, chosen, units[n_held + n_val:n - n_sel]
 
 
 def _first_episodes(dataset: Dataset, keys: list[str], max_steps: int) -> list[str]:

@@ -37,13 +37,23 @@ METRICS = {
     "text_em": "typed text exact match",
     "text_f1": "typed text word F1",
 }
+#: Each head on its own target rows whatever action is predicted (harness.metrics.head_scores),
+#: shown in the summary beside a trivial baseline that can score there; not (yet) in the
+#: effects table and its verdicts.
+HEAD_METRICS = {
+    "head_text_f1": "text head: word F1 on TYPE steps",
+    "head_tap_acc": "coordinate head: taps",
+    "head_swipe_acc": "coordinate head: swipes",
+}
 COST = {"step_time_s": "step time (s)", "samples_per_s": "samples/s",
         "tokens_per_s": "tokens/s", "peak_memory_mb": "peak memory (MB)", "mfu": "MFU"}
 #: The held-out count each metric is a fraction of (from task_metrics' n/... columns).
 DENOMINATOR = {"step_acc": "n_steps", "action_acc": "n_steps", "tap_acc": "n/taps",
-               "swipe_acc": "n/swipes", "text_em": "n/TYPE", "text_f1": "n/TYPE"}
-HIGHER_IS_BETTER = {**{m: True for m in METRICS}, "step_time_s": False, "samples_per_s": True,
-                    "tokens_per_s": True, "peak_memory_mb": False, "mfu": True}
+               "swipe_acc": "n/swipes", "text_em": "n/TYPE", "text_f1": "n/TYPE",
+               "head_text_f1": "n/TYPE", "head_tap_acc": "n/taps", "head_swipe_acc": "n/swipes"}
+HIGHER_IS_BETTER = {**{m: True for m in (*METRICS, *HEAD_METRICS)}, "step_time_s": False,
+                    "samples_per_s": True, "tokens_per_s": True, "peak_memory_mb": False,
+                    "mfu": True}
 
 
 def _nanmean(values) -> float:
@@ -92,7 +102,7 @@ def summary_table(records: GridRecords) -> pd.DataFrame:
         row = {"variant": variant}
         for status in ("ok", "diverged", "failed", "interrupted", "missing"):
             row[f"runs_{status}"] = int((runs.status == status).sum())
-        for metric in METRICS:
+        for metric in (*METRICS, *HEAD_METRICS):
             est = metric_estimate(records, variant, metric)
             row[metric] = est.mean
             # a fraction's interval is shown within [0, 1], where the fraction lives
@@ -453,6 +463,10 @@ def claim_measurements(records: GridRecords) -> dict[str, pd.DataFrame]:
 
 # --------------------------------------------------------------------------- --search
 
+#: What a search.json without "metric" (before --search-metric) maximised.
+PRIMARY_SEARCH_METRIC = "step_acc"
+
+
 def _search_json(root) -> dict | None:
     path = Path(root) / SEARCH_JSON
     return read_json(path) if path.is_file() else None
@@ -460,30 +474,72 @@ def _search_json(root) -> dict | None:
 
 def search_path(root) -> pd.DataFrame | None:
     """The greedy search's path (``search.json``): every round's candidates with their paired
-    step-accuracy gain over that round's design on the screening seed(s) and, for the
-    finalists, on every seed with its interval; the one kept; the leave-one-out checks. None
-    when the folder holds no search."""
+    gain in the search's metric (column ``metric``: step accuracy unless ``--search-metric``
+    said otherwise) over that round's design, on the selection split, on the screening seed(s)
+    (``screen_d``) and, for the finalists, on every seed with its interval (``d``); the one
+    kept; the leave-one-out checks. None when the folder holds no search."""
     search = _search_json(root)
     if search is None:
         return None
+    metric = search.get("metric", PRIMARY_SEARCH_METRIC)
     rows = []
     for number, round_ in enumerate(search.get("rounds", []), start=1):
         chosen = (round_.get("chosen") or {}).get("variant")
         for c in round_.get("candidates", []):
             rows.append({"round": str(number), "from": round_["current"], "axis": c["axis"],
-                         "value": c["value"], "screen_d_step_acc": c.get("screen_d_step_acc"),
-                         "finalist": c.get("finalist", True), "d_step_acc": c["d_step_acc"],
+                         "value": c["value"],
+                         "screen_d": _search_d(c, "screen_d_step_acc", "screen_d"),
+                         "finalist": c.get("finalist", True),
+                         "d": _search_d(c, "d_step_acc", "d"),
                          "low": c["low"], "high": c["high"],
                          "kept": c["variant"] == chosen})
     for c in search.get("leave_one_out", []):
         rows.append({"round": "leave-one-out", "from": c["without"], "axis": c["axis"],
-                     "value": c["value"], "screen_d_step_acc": None, "finalist": True,
-                     "d_step_acc": c["d_step_acc"], "low": c["low"],
+                     "value": c["value"], "screen_d": None, "finalist": True,
+                     "d": _search_d(c, "d_step_acc", "d"), "low": c["low"],
                      "high": c["high"], "kept": not c["removed"]})
-    frame = pd.DataFrame(rows, columns=["round", "from", "axis", "value", "screen_d_step_acc",
-                                        "finalist", "d_step_acc", "low", "high", "kept"])
-    for column in ("screen_d_step_acc", "d_step_acc", "low", "high"):
+    frame = pd.DataFrame(rows, columns=["round", "from", "axis", "value", "screen_d",
+                                        "finalist", "d", "low", "high", "kept"])
+    for column in ("screen_d", "d", "low", "high"):
         frame[column] = pd.to_numeric(frame[column])
+    frame.insert(4, "metric", metric)
+    return frame
+
+
+def _search_d(row: dict, step_acc_name: str, name: str):
+    """A search.json difference: the step-accuracy name (every search before
+    ``--search-metric``, and the default metric), else the metric-neutral one."""
+    value = row.get(step_acc_name)
+    return value if value is not None else row.get(name)
+
+
+def search_confirmation(root) -> pd.DataFrame | None:
+    """The search's choices on the selection split beside their confirmation on fresh seeds on
+    the held-out split (``search.json`` "confirmation"): each kept change, the final design
+    against ``original`` and against ``corrected``, in the search's metric. The gap between the
+    two columns is the winner's curse. None for a search without a confirmation."""
+    search = _search_json(root)
+    confirmation = (search or {}).get("confirmation")
+    if not confirmation:
+        return None
+    row = lambda comparison, selection, confirmed: {
+        "comparison": comparison,
+        **{f"selection_{k}": (selection or {}).get(k) for k in ("d", "low", "high")},
+        "selection_seeds": (selection or {}).get("seeds"),
+        **{f"confirmation_{k}": (confirmed or {}).get(k) for k in ("d", "low", "high")},
+        "confirmation_seeds": (confirmed or {}).get("seeds")}
+    rows = [row(f"{c['from']} + {c['axis']}={c['value']}"
+                + (" (dropped by leave-one-out)" if c.get("dropped_by_leave_one_out") else ""),
+                c.get("selection"), c.get("confirmation"))
+            for c in confirmation.get("kept_changes", [])]
+    final = search["final"]["variant"]
+    rows.append(row(f"{final} - original", None, confirmation.get("final_against_original")))
+    against = search.get("against_corrected") or {}
+    rows.append(row(f"{final} - corrected",
+                    against.get("selection"), against.get("confirmation")))
+    frame = pd.DataFrame(rows)
+    numeric = [c for c in frame.columns if c != "comparison"]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric)
     return frame
 
 
@@ -493,4 +549,7 @@ def search_final(root) -> dict | None:
                                         "seconds": search.get("seconds"),
                                         "screening": search.get("screening"),
                                         "seeds": search.get("seeds"),
+                                        "metric": search.get("metric", PRIMARY_SEARCH_METRIC),
+                                        "confirmation_seeds": (search.get("confirmation")
+                                                               or {}).get("seeds"),
                                         "against_corrected": search.get("against_corrected")}

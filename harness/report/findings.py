@@ -17,8 +17,9 @@ from harness.design import AXES
 from harness.report import analysis as A
 from harness.report import multiplicity
 from harness.report.load import GridRecords
-from harness.report.stats import (CRASHES, DIVERGES, EQUIVALENT, HELPS, HURTS, UNDECIDED,
-                                  Estimate)
+from harness.report.recommend import recommend, rule_text
+from harness.report.stats import (CRASHES, DEFAULT_MARGIN, DIVERGES, EQUIVALENT, HELPS, HURTS,
+                                  UNDECIDED, Estimate)
 
 #: The order of the sections; a section without findings is not shown.
 SECTIONS = ("What breaks the original design", "What breaks the fixed design",
@@ -437,9 +438,12 @@ def _baseline_comparison(records: GridRecords, variant: str, metric: str) -> Est
     return e if math.isfinite(e.mean) else None
 
 
+# Each head on its own target rows, whatever action is predicted: the end-to-end text F1 scores
+# the typed text only where TYPE is predicted, and the majority-action baseline never predicts
+# it, so its text F1 is 0 by construction; on the TYPE rows it types the most frequent text.
 HEAD_METRICS = (("action head", "action_acc", "action accuracy"),
-                ("coordinate head", "tap_acc", "tap accuracy"),
-                ("typed-text head", "text_f1", "typed-text word F1"))
+                ("coordinate head", "head_tap_acc", "tap accuracy on taps"),
+                ("typed-text head", "head_text_f1", "typed-text word F1 on TYPE steps"))
 
 
 def ranked_complete(summary: pd.DataFrame) -> pd.DataFrame:
@@ -535,38 +539,63 @@ def _step_cost(records: GridRecords, summary: pd.DataFrame, best: str, flops: pd
                   "benchmarks are the clean cost numbers)."
 
 
+def _richer_text(records: GridRecords, chosen: str, richer) -> str:
+    """What each richer design within the margin adds over the chosen one on the held-out
+    typed text and taps (confirmation data: read after the choice, never by it)."""
+    parts = []
+    for c in richer:
+        adds = []
+        for metric, label in (("head_text_f1", "typed-text F1 on TYPE steps"),
+                              ("head_tap_acc", "tap accuracy on taps")):
+            d = A.paired_difference(records, c.variant, chosen, metric)
+            adds.append(f"{label} {_interval(d)}" if math.isfinite(d.mean)
+                        else f"{label} n/a")
+        parts.append(f"{c.variant} ({_n(c.changes, 'change')}): " + ", ".join(adds))
+    return ("What each richer design within the margin adds over it on the held-out split "
+            "(paired difference, 95% interval): " + "; ".join(parts) + ".")
+
+
 def recommended_findings(records: GridRecords, summary: pd.DataFrame,
-                         flops: pd.Series | None = None) -> list[Finding]:
-    """The best measured design, against the original, the fixed design and the best of the
-    review's variants, with its cost per step."""
-    ranked = ranked_complete(summary)
-    if ranked.empty:
+                         flops: pd.Series | None = None,
+                         margin: float = DEFAULT_MARGIN) -> list[Finding]:
+    """The simplest design as good as the best, chosen by :mod:`harness.report.recommend` on
+    the selection split only; then its confirmation (held-out) comparisons against the
+    original and the fixed design, what each richer design within the margin adds on typed
+    text and taps, and its cost per step. Without selection scores: no recommendation, and a
+    sentence saying why (never a fall-back to the held-out split)."""
+    rec = recommend(records, margin)
+    if rec.chosen is None:
+        if rec.without_selection:
+            return [Finding(SECTIONS[5], (
+                f"No recommendation: the rule ({rule_text(margin)}) needs each run's "
+                f"selection scores, and {rec.reason}."), "summary")]
         return []
-    best = ranked.iloc[0].variant
+    chosen = rec.candidate(rec.chosen)
     names = set(records.variant_names())
-    # the best of the review's variants (the user's and the review's values only)
-    best_review = next((v for v in ranked.variant if in_review(records.design(v))), None)
-    comparisons = [v for v in ("original", "fixed") if v in names and v != best]
-    if best_review not in (None, best, *comparisons):
-        comparisons.append(best_review)
-    if not comparisons:
-        return []
-    design = records.design(best)
-    outside = [f"{name}={design[name]}" for name, axis in AXES.items()
-               if name in design and axis.reason_not_in_review(design[name]) is not None]
-    origin = (f"it uses values that are not in the review ({', '.join(outside)})" if outside
-              else "it uses only the review's and the user's values")
-    text = (f"Recommended: {best}, the highest AitW step accuracy measured here; {origin}. "
-            f"Step accuracy, paired by seed and held-out step: "
-            + "; ".join(_difference_text(records, best, o) for o in comparisons)
-            + (f" ({best_review} is the best of the review's variants)."
-               if best_review not in (None, best) else "."))
-    if "corrected" in names and best != "corrected" and best_review is not None:
-        # the design built from the measurements did not win: say by how much it lost
-        text += (" The corrected design " + _difference_text(records, "corrected", best_review)
+    within = [c for c in rec.candidates if c.within]
+    text = (f"Recommended: {chosen.variant} ({_n(chosen.changes, 'change')} from the original "
+            f"design), by the rule: {rule_text(margin)}; {len(within)} of "
+            f"{_n(len(rec.candidates), 'measured design')} are within the margin. "
+            f"Selection step accuracy {chosen.selection_mean:.3f}; ")
+    if chosen.variant == rec.best:
+        text += "it is the best on the selection split itself."
+    else:
+        text += (f"against the best on the selection split, {rec.best} "
+                 f"({rec.candidate(rec.best).selection_mean:.3f}): "
+                 f"{_interval(chosen.to_best)}.")
+    if rec.without_selection:
+        text += (f" Left out for lack of selection scores: {_names(rec.without_selection)}.")
+    comparisons = [v for v in ("original", "fixed") if v in names and v != chosen.variant]
+    if comparisons:
+        text += (" Confirmation (held-out step accuracy, paired by seed and step; read only "
+                 "after the choice): "
+                 + "; ".join(_difference_text(records, chosen.variant, o) for o in comparisons)
                  + ".")
-    cost = _step_cost(records, summary, best, flops, [o for o in ("original", "fixed")
-                                                      if o in names and o != best])
+    richer = rec.richer
+    if richer:
+        text += " " + _richer_text(records, chosen.variant, richer)
+    cost = _step_cost(records, summary, chosen.variant, flops,
+                      [o for o in ("original", "fixed") if o in names and o != chosen.variant])
     if cost:
         text += " " + cost
     return [Finding(SECTIONS[5], text, "summary")]
@@ -582,7 +611,8 @@ def build_findings(records: GridRecords, summary: pd.DataFrame, effects: pd.Data
                 + sequential_findings(records, effects)
                 + cost_findings(effects, A.flops_by_variant(records))
                 + best_findings(records, summary)
-                + recommended_findings(records, summary, A.flops_by_variant(records)))
+                + recommended_findings(records, summary, A.flops_by_variant(records),
+                                       margin))
     order = {s: i for i, s in enumerate(SECTIONS)}
     return sorted(findings, key=lambda f: order[f.section])
 

@@ -17,7 +17,7 @@ import pandas as pd
 from harness.instruments import registry
 from harness.io import atomic_write_csv, atomic_write_text
 from harness.schema import describe_precision
-from harness.report import analysis as A
+from harness.report import corrections, analysis as A
 from harness.report.claims import build_claims
 from harness.report.findings import build_findings, findings_table, grouped
 from harness.report.load import GridRecords, load_records
@@ -32,7 +32,9 @@ CURVE_POSITIONS = {"losses": ("Training loss per head", 10), "lr": ("Learning ra
 #: The report's own tables and where each is listed among all of them (``tables/`` and the
 #: "Tables as CSV" line); the instruments' (:class:`harness.instruments.registry.Table`) slot
 #: in by their own positions.
-TABLE_POSITIONS = {"search_path": 5, "summary_by_variant": 10, "effects": 20, "clipping": 80, "failed_runs": 100,
+TABLE_POSITIONS = {"search_path": 5, "search_confirmation": 6, "corrections": 8,
+                   "summary_by_variant": 10,
+                   "effects": 20, "clipping": 80, "failed_runs": 100,
                    "zero_lr_spans": 110, "cost": 130, "cost_of_choices": 140,
                    "scheduler_events": 150, "deviations": 170, "findings": 180}
 _CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
@@ -97,11 +99,16 @@ def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
         ("units", f"{units.get('units')} (screen {units.get('screen_size')}), axis order in "
                   f"source {data.get('axis_order_in_source')}"),
         ("size", f"{data.get('episodes')} episodes, {data.get('steps')} steps, split by "
-                 f"episode: {data.get('train_steps')} train / {data.get('val_steps')} "
-                 f"validation (the schedulers', every epoch; "
+                 f"{data.get('split_by', 'episode')}: {data.get('train_steps')} train / "
+                 f"{data.get('val_steps')} validation (the schedulers', every epoch; "
                  f"{data.get('validation', 'its own split')}) / "
-                 f"{data.get('heldout_steps', data.get('val_steps'))} held out (scored at the "
-                 f"end); query decoder {data.get('query_steps', 32)} steps"),
+                 + (f"{data['selection_steps']} selection ({data.get('selection')}) / "
+                    if "selection_steps" in data else "")
+                 + f"{data.get('heldout_steps', data.get('val_steps'))} held out (scored at the "
+                 f"end); query decoder {data.get('query_steps', 32)} steps"
+                 + (f" (from the {data['query_steps_from']})" if "query_steps_from" in data
+                    else "")),
+        *_data_roles(data),
         ("action mix", mix),
         ("prompts", f"{data.get('tokenizer')}; max length {data.get('max_length')}, mean "
                     f"{data.get('mean_prompt_tokens')} tokens; truncated "
@@ -120,6 +127,22 @@ def _run_facts(records: GridRecords) -> list[tuple[str, str]]:
         ("versions", f"Python {env.get('python')}; {packages}"),
         ("notes", "; ".join(data.get("notes", [])) or "none"),
     ]
+
+
+def _data_roles(data: dict) -> list[tuple[str, str]]:
+    """The three roles of the data (training, selection, confirmation) and how many selection
+    and confirmation goals also occur in training; nothing for records older than the roles."""
+    roles = data.get("roles")
+    if not roles:
+        return []
+    facts = [("data roles", "; ".join(f"{name}: {what}" for name, what in roles.items()))]
+    goals = data.get("goals")
+    if goals:
+        facts.append(("goals", f"{goals['training']} in training, {goals['selection']} in "
+                               f"selection ({goals['selection_in_training']} also in training), "
+                               f"{goals['confirmation']} in confirmation "
+                               f"({goals['confirmation_in_training']} also in training)"))
+    return facts
 
 
 def _incomplete(records: GridRecords) -> str:
@@ -171,8 +194,13 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
     if not flops.empty:
         cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
     search = A.search_path(records.root)
+    search_confirmation = A.search_confirmation(records.root)
+    corrections, corrections_source = correction_evidence(records, effects)
     tables = _listed({
+        **({"corrections": corrections} if corrections is not None else {}),
         **({"search_path": search} if search is not None else {}),
+        **({"search_confirmation": search_confirmation}
+           if search_confirmation is not None else {}),
         "summary_by_variant": summary, "effects": effects, "failed_runs": A.failed_runs(records),
         "cost": cost_table, "cost_of_choices": cost_of_choices(flops, effects),
         "deviations": deviations, "findings": findings_table(findings),
@@ -189,7 +217,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
             records.run.get("written", time.time()))),
         incomplete=_incomplete(records), run_facts=_run_facts(records),
         command=records.run.get("command", ""),
-        metrics=list(A.METRICS.items()), cost=list(A.COST.items()),
+        metrics=[*A.METRICS.items(), *A.HEAD_METRICS.items()], cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),
         baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin, multiplicity),
         effects=_effects_for_display(effects), claims=claims, images=images, curves=_curves(),
@@ -203,9 +231,40 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
               if t.caption],
         findings=grouped(findings), scheduler=_scheduler_for_display(measured["scheduler_events"]),
         margin=margin, literal=measured["literal_checks"], deviations=deviations,
-        search=search, search_final=A.search_final(records.root))
+        search=search, search_final=A.search_final(records.root),
+        search_confirmation=search_confirmation, corrections=corrections,
+        corrections_source=corrections_source)
     atomic_write_text(root / "index.html", html)
     return root / "index.html"
+
+
+def correction_evidence(records: GridRecords, effects: pd.DataFrame):
+    """Why each correction of the corrected design, and the source of the numbers: measured in
+    this run when it holds ``corrected-*`` (with this run's confirmation verdict of corrected
+    against each), else the committed table of ``docs/corrections`` when the run holds
+    ``corrected`` and this is a checkout that has it; (None, None) otherwise."""
+    names = set(records.variant_names())
+    if "corrected" not in names:
+        return None, None
+    table = corrections.measure(records)
+    source = "this run"
+    if table.empty:
+        table = corrections.read_committed()
+        if table is None:
+            return None, None
+        source = f"the committed run {corrections.COMMITTED.parent.name}/ of this checkout"
+    out = pd.DataFrame({"correction": table.correction, "axis": table.axis,
+                        "change": table.fixed_value.astype(str) + " -> "
+                        + table.corrected_value.astype(str),
+                        "why (selection split)": [corrections.evidence(r)
+                                                  for r in table.to_dict("records")]})
+    if source == "this run" and "with_fix" in effects:
+        mine = effects[effects.with_fix == "corrected"].set_index("without_fix")
+        out["confirmation (held-out step accuracy)"] = [
+            f"{mine.loc[a, 'verdict']}, {mine.loc[a, 'd_step_acc']:+.3f} "
+            f"[{mine.loc[a, 'd_step_acc_low']:+.3f}, {mine.loc[a, 'd_step_acc_high']:+.3f}]"
+            if a in mine.index else "n/a" for a in table.ablation]
+    return out, source
 
 
 def _listed(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

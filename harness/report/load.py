@@ -11,8 +11,8 @@ import pandas as pd
 from harness.errors import HarnessInputError
 from harness.io import read_json
 from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, episode_ids, gather,
-                             read_heldout_scores, read_sequential, score_matrix,
-                             sequential_seeds)
+                             read_heldout_scores, read_selection_scores, read_sequential,
+                             score_matrix, sequential_seeds)
 
 
 @dataclass
@@ -29,11 +29,24 @@ class GridRecords:
     baseline_scores: pd.DataFrame | None = None   # the trivial baseline's, same steps
     #: ``sequential.json`` of an ``--until-decided`` grid (its looks' seeds), else None
     sequential: dict | None = None
+    #: (variant, seed) -> each selection step's scores (``selection_scores.csv``), runs that
+    #: have it; what choices (the recommendation) read, never the held-out scores
+    selection_scores: dict = field(default_factory=dict)
 
     def score_matrix(self, variant: str, seeds, metric: str):
         """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
         None when a run lacks its per-step scores (records older than this file format)."""
         return score_matrix([self.scores.get((variant, seed)) for seed in seeds], metric)
+
+    def selection_matrix(self, variant: str, seeds, metric: str):
+        """(seeds x selection steps) scores of one metric, rows in the order of ``seeds``;
+        None when a run lacks its selection scores (records older than the selection split)."""
+        return score_matrix([self.selection_scores.get((variant, seed)) for seed in seeds],
+                            metric)
+
+    def selection_episodes(self, variant: str, seeds):
+        """Each selection step's episode, from the runs' selection scores; None without."""
+        return episode_ids([self.selection_scores.get((variant, seed)) for seed in seeds])
 
     def episodes(self, variant: str, seeds):
         """Each held-out step's episode (the clusters of a paired comparison), from the runs'
@@ -121,7 +134,12 @@ def load_records(root) -> GridRecords:
         frame = read_heldout_scores(paths.run_dir(name, seed), status)
         if frame is not None:
             scores[(name, seed)] = frame
+    selection = {}
+    for (name, seed), status in found.statuses.items():
+        frame = read_selection_scores(paths.run_dir(name, seed), status)
+        if frame is not None:
+            selection[(name, seed)] = frame
     baseline_path = root / BASELINE_SCORES
     baseline = pd.read_csv(baseline_path) if baseline_path.is_file() else None
     return GridRecords(root, run, summary, found.steps, facts, errors, variants, scores,
-                       baseline, sequential)
+                       baseline, sequential, selection)
