@@ -89,6 +89,19 @@ def test_the_evidence_sentence_reads_the_row():
                          "correction, 0 with it")
 
 
+def test_support_names_the_metrics_whose_interval_excludes_zero():
+    table = corrections.measure(records_with()).set_index("correction")
+    assert corrections.support(table.loc["step_warmup"]) == "gain in step accuracy, tap accuracy on taps"
+    assert corrections.support(table.loc["type_rows_query"]) == "gain in typed-text F1 on TYPE steps"
+    flat = {f"{m}_{k}": v for m, _ in corrections.METRICS
+            for k, v in (("diff", 0.0), ("low", -0.1), ("high", 0.1))}
+    assert corrections.support(flat) == "no task gain measured"
+    assert (corrections.support(flat | {"symptom": "steps at lr 0"})
+            == "no task gain measured (the symptom only)")
+    worse = flat | {"step_acc_low": -0.2, "step_acc_high": -0.01}
+    assert corrections.support(worse) == "loss in step accuracy"
+
+
 def test_the_report_table_gives_this_runs_confirmation_verdict():
     from harness.report import analysis as A
     records = records_with()
@@ -96,7 +109,7 @@ def test_the_report_table_gives_this_runs_confirmation_verdict():
     table, source = correction_evidence(records, effects)
     assert source == "this run"
     assert list(table.correction) == ["step_warmup", "type_rows_query"]
-    verdicts = list(table["confirmation (held-out step accuracy)"])
+    verdicts = list(table["confirmation (held-out step accuracy: verdict, 95% interval)"])
     # held-out: corrected 10+s right of 40, each ablation 30+s: corrected is worse there
     assert all(v.startswith("hurts, -0.500 [") for v in verdicts), verdicts
 
@@ -110,7 +123,7 @@ def test_without_the_ablations_the_report_cites_the_committed_table(tmp_path, mo
                         scores={("corrected", s): ones(10) for s in SEEDS})
     table, source = correction_evidence(only, pd.DataFrame())
     assert "committed run" in source
-    assert "confirmation (held-out step accuracy)" not in table
+    assert "confirmation (held-out step accuracy: verdict, 95% interval)" not in table
     assert table["why (selection split)"].str.startswith("on the selection split").all()
     monkeypatch.setattr(corrections, "COMMITTED", tmp_path / "absent.csv")
     assert correction_evidence(only, pd.DataFrame()) == (None, None)

@@ -62,7 +62,8 @@ def make_output(folder: Path, timing: bool = True, findings: bool = True) -> Pat
         "data": {"train_steps": 2048, "val_steps": 256, "heldout_steps": 517},
         "baselines": {"baseline/step_acc": 0.1349, "baseline/action_acc": 0.5361,
                       "baseline/tap_acc": 0.0, "baseline/swipe_acc": 0.25,
-                      "baseline/text_em": 0.0, "baseline/text_f1": 0.0},
+                      "baseline/text_em": 0.0, "baseline/text_f1": 0.0,
+                      "baseline/head_text_f1": 0.0606, "baseline/head_tap_acc": 0.3221},
         "variants": [{"name": "fixed-warmup", "design": {}}, {"name": "original", "design": {}}],
         "command": "python run_ablation.py --variants all --out /tmp/x",
     }
@@ -172,11 +173,12 @@ def test_results_table(example):
     assert [r[0] for r in rows] == ["`fixed-warmup`", "`original`", "trivial baseline"]
     best, orig, base = rows
     assert best == ["`fixed-warmup`", "2/2", "0.662 [0.610, 0.714]", "0.968", "0.208",
-                    "0.401", "0.000 / 0.020", "245.3"]
+                    "0.401", "0.000 / 0.020", "n/a / n/a", "245.3"]
     # no interval (one seed finished), a NaN metric, and the runs that did not finish
     assert orig == ["`original`", "1/2 (1 diverged)", "0.106 [n/a]", "0.389", "0.023", "n/a",
-                    "0.000 / 0.000", "310.0"]
-    assert base[2:7] == ["0.135", "0.536", "0.000", "0.250", "0.000 / 0.000"]
+                    "0.000 / 0.000", "n/a / n/a", "310.0"]
+    # the heads on their own rows: a baseline that can score there (not 0 by construction)
+    assert base[2:8] == ["0.135", "0.536", "0.000", "0.250", "0.000 / 0.000", "0.061 / 0.322"]
 
 
 def test_effects_table(example):

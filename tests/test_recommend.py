@@ -102,7 +102,7 @@ def test_with_nothing_else_within_the_margin_the_best_is_chosen():
     assert rec.chosen == rec.best == "original+mlp+units" and rec.richer == []
     text = recommended_text(grid(selection))
     assert "it is the best on the selection split itself" in text
-    assert "1 of 4 measured designs are within the margin" in text
+    assert "1 of 4 measured designs is within the margin" in text
 
 
 def test_ties_in_changes_go_to_the_higher_selection_mean():

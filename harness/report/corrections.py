@@ -98,9 +98,8 @@ SYMPTOMS: dict[str, Symptom] = {
     "dual_point_mask": Symptom(
         "share of training rows the coordinate head runs on",
         _steps("routing/coord_rows", lambda v: float(v.astype(float).mean())), True),
-    "teacher_forcing": Symptom(
-        "query loss over the last 20 training steps",
-        lambda records, variant: _last_steps_mean(records, variant, "loss/query", 20)),
+    # teacher_forcing: none. Its training loss is computed on other decoder inputs than the
+    # greedy one's, so the two losses do not compare; its measure is the typed-text F1 alone.
     "pointer_query": Symptom(
         "query loss over the last 20 training steps",
         lambda records, variant: _last_steps_mean(records, variant, "loss/query", 20)),
@@ -151,19 +150,46 @@ def measure(records: GridRecords) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _value(v: float, percent: bool) -> str:
-    if not isinstance(v, (int, float)) or not math.isfinite(v):
+def _number(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _value(v, percent: bool) -> str:
+    v = _number(v)
+    if not math.isfinite(v):
         return "n/a"
     return f"{100 * v:.1f}%" if percent else f"{v:.3g}"
 
 
 def _difference(row, metric: str) -> str:
-    mean, low, high = (row.get(f"{metric}_{k}") for k in ("diff", "low", "high"))
-    if mean is None or not math.isfinite(float(mean)):
+    mean, low, high = (_number(row.get(f"{metric}_{k}")) for k in ("diff", "low", "high"))
+    if not math.isfinite(mean):
         return "n/a"
-    if low is None or not math.isfinite(float(low)):
-        return f"{float(mean):+.3f}"
-    return f"{float(mean):+.3f} [{float(low):+.3f}, {float(high):+.3f}]"
+    if not math.isfinite(low):
+        return f"{mean:+.3f}"
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def support(row) -> str:
+    """What the selection split says of a correction, in a few words: the metrics whose whole
+    interval lies above zero ("gain in ..."), below ("loss in ..."), or none of them."""
+    row = dict(row)
+    def bound(metric, side):
+        return _number(row.get(f"{metric}_{side}"))
+    gains = [label for metric, label in METRICS if bound(metric, "low") > 0]
+    losses = [label for metric, label in METRICS if bound(metric, "high") < 0]
+    parts = []
+    if gains:
+        parts.append("gain in " + ", ".join(gains))
+    if losses:
+        parts.append("loss in " + ", ".join(losses))
+    if parts:
+        return "; ".join(parts)
+    has_symptom = isinstance(row.get("symptom"), str) and bool(row["symptom"])
+    return "no task gain measured" + (" (the symptom only)" if has_symptom else "")
 
 
 def evidence(row) -> str:
@@ -172,12 +198,12 @@ def evidence(row) -> str:
     row = dict(row)
     parts = [f"{label} {_difference(row, metric)}" for metric, label in METRICS]
     text = (f"on the selection split, corrected minus {row['ablation']} over "
-            f"{int(row.get('seeds') or 0)} seeds: " + "; ".join(parts))
-    if isinstance(row.get("symptom"), str):
+            f"{int(_number(row.get('seeds') or 0))} seeds: " + "; ".join(parts))
+    if isinstance(row.get("symptom"), str) and row["symptom"]:   # '' or NaN: no symptom
         percent = str(row.get("symptom_percent")).lower() in ("true", "1")
         text += (f". {row['symptom'][:1].upper()}{row['symptom'][1:]}: "
-                 f"{_value(float(row['symptom_without']), percent)} without the correction, "
-                 f"{_value(float(row['symptom_corrected']), percent)} with it")
+                 f"{_value(row['symptom_without'], percent)} without the correction, "
+                 f"{_value(row['symptom_corrected'], percent)} with it")
     return text
 
 

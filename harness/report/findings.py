@@ -575,7 +575,8 @@ def recommended_findings(records: GridRecords, summary: pd.DataFrame,
     within = [c for c in rec.candidates if c.within]
     text = (f"Recommended: {chosen.variant} ({_n(chosen.changes, 'change')} from the original "
             f"design), by the rule: {rule_text(margin)}; {len(within)} of "
-            f"{_n(len(rec.candidates), 'measured design')} are within the margin. "
+            f"{_n(len(rec.candidates), 'measured design')} "
+            f"{'is' if len(within) == 1 else 'are'} within the margin. "
             f"Selection step accuracy {chosen.selection_mean:.3f}; ")
     if chosen.variant == rec.best:
         text += "it is the best on the selection split itself."

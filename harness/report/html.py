@@ -252,15 +252,17 @@ def correction_evidence(records: GridRecords, effects: pd.DataFrame):
         table = corrections.read_committed()
         if table is None:
             return None, None
-        source = f"the committed run {corrections.COMMITTED.parent.name}/ of this checkout"
+        source = "the committed run in docs/corrections/ of this checkout"
     out = pd.DataFrame({"correction": table.correction, "axis": table.axis,
                         "change": table.fixed_value.astype(str) + " -> "
                         + table.corrected_value.astype(str),
+                        "selection split says": [corrections.support(r)
+                                                 for r in table.to_dict("records")],
                         "why (selection split)": [corrections.evidence(r)
                                                   for r in table.to_dict("records")]})
     if source == "this run" and "with_fix" in effects:
         mine = effects[effects.with_fix == "corrected"].set_index("without_fix")
-        out["confirmation (held-out step accuracy)"] = [
+        out["confirmation (held-out step accuracy: verdict, 95% interval)"] = [
             f"{mine.loc[a, 'verdict']}, {mine.loc[a, 'd_step_acc']:+.3f} "
             f"[{mine.loc[a, 'd_step_acc_low']:+.3f}, {mine.loc[a, 'd_step_acc_high']:+.3f}]"
             if a in mine.index else "n/a" for a in table.ablation]
