@@ -522,6 +522,17 @@ def render_search(folder: Path, link_prefix: str = "docs/example-search") -> str
                      + (side_by_side or "no change kept")
                      + f". Final design against `original`, confirmed: "
                      f"{row(confirmation.get('final_against_original'))}. {against}.")
+    recommended = ""
+    if (folder / "findings.csv").is_file():
+        line = next((r["text"] for r in read_csv(folder / "findings.csv")
+                     if r.get("text", "").startswith("Recommended: ")), "")
+        m = re.match(r"Recommended: (\S+) \(([^)]*)\).*?; (\d+ of \d+ measured designs? "
+                     r"(?:is|are) within the margin)", line)
+        if m:
+            recommended = (f" The report's recommendation rule (the simplest design within the "
+                           f"margin of the best on the selection split, over every design the "
+                           f"search trained on all its seeds) picks `{m.group(1)}` "
+                           f"({m.group(2)}); {m.group(3)}.")
     text = (f"`{timing.get('command', 'n/a')}` on {timing.get('cpu_model') or env.get('cpu_model')}"
             f" ({timing.get('cores') or env.get('cpu_count')} cores): "
             f"{len(search['rounds'])} rounds, the search took "
@@ -535,6 +546,7 @@ def render_search(folder: Path, link_prefix: str = "docs/example-search") -> str
             + (confirmed if confirmation else
                " Step accuracy against `corrected`, paired by seed and held-out step: "
                + ("the same design" if vs.get("same_design") else _signed(vs)) + ".")
+            + recommended
             + f" Filled in by `scripts/update_example_run.py --search` from `{link_prefix}/` "
             f"([search.json]({link_prefix}/search.json), "
             f"[the path]({link_prefix}/search_path.csv)); do not edit by hand.")
