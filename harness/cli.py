@@ -1,7 +1,9 @@
 """``python run_ablation.py``: train variants on identical data and seeds, write records.
 
 Exit codes: 0 done (even when some runs failed or diverged: that is a result), 2 bad input
-(one message, no traceback), 130 interrupted.
+(one message, no traceback; another process writing the same output folder), 3 runs lost to
+the machine (a dead worker, a full disk: rerun the same command to retry them), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import math
 import dataclasses
 import os
+import shlex
 import signal
 import sys
 import time
@@ -20,7 +23,8 @@ from harness.data.formats import FORMATS
 from harness.data.types import SPLIT_BY
 from harness.schema import PRECISIONS
 from harness.report.stats import DEFAULT_MARGIN
-from harness.errors import HarnessInputError
+from harness.errors import HarnessInputError, RunsToRetry
+from harness.io import StorageError
 from harness.executors import EXECUTORS
 from harness.train import TrainSettings
 
@@ -293,12 +297,14 @@ def resolve_epochs(settings: Settings, epochs: int, train_size: int) -> Settings
 
 
 def _partial_report(args) -> None:
-    out = args.report_only or args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    out = args.report_only or _output_folder(args)
     if args.no_report or not (Path(out) / "run.json").is_file():
         return
+    from harness.lock import output_lock
     from harness.report import build_report
     try:
-        print(f"partial report: {build_report(out)}", file=sys.stderr)
+        with output_lock(out, create=False):     # a rerun may have taken the folder already
+            print(f"partial report: {build_report(out)}", file=sys.stderr)
     except Exception as exc:  # a report is a courtesy here; the records are what matters
         print(f"no partial report ({type(exc).__name__}: {exc})", file=sys.stderr)
 
@@ -321,14 +327,42 @@ def _terminate_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _command_lock(args):
+    """The output folder this command writes, locked (:mod:`harness.lock`) for its whole
+    duration, taken before any data is read so that a second command is refused at once."""
+    import contextlib
+    from harness.lock import output_lock
+    warn = lambda line: print(line, file=sys.stderr)
+    if args.report_only is not None:
+        return output_lock(args.report_only, create=False, warn=warn)
+    if args.export_logs is not None:
+        return output_lock(args.export_logs, create=False, warn=warn)
+    if args.list or args.export_data is not None:
+        return contextlib.nullcontext()
+    return output_lock(_output_folder(args), warn=warn)
+
+
+def _output_folder(args) -> Path:
+    return args.out or (SEARCH_OUT if args.search else QUICK_OUT if args.quick else DEFAULT_OUT)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    rerun = shlex.join(["python", "run_ablation.py",
+                        *(sys.argv[1:] if argv is None else argv)])
     # A process started in the background by a non-interactive shell inherits SIGINT ignored;
     # take it back, so that an interrupt always stops the grid cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        return _main(args)
+        with _command_lock(args):
+            return _main(args)
+    except RunsToRetry as exc:
+        print(f"\n{exc}\nrerun: {rerun}", file=sys.stderr)
+        return 3
+    except StorageError as exc:     # before HarnessInputError, which it is
+        print(f"error: {exc}", file=sys.stderr)
+        return 3 if exc.transient else 2
     except HarnessInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -389,7 +423,7 @@ def _main(args) -> int:
     data = prepare_data(settings.data, spec)
     if args.epochs is not None or (args.steps is None and not args.quick):
         settings = resolve_epochs(settings, args.epochs or DEFAULT_EPOCHS, len(data.train))
-    out = args.out or (SEARCH_OUT if args.search else QUICK_OUT if args.quick else DEFAULT_OUT)
+    out = _output_folder(args)
     desc = data.description
     print(f"data: {desc['source']} | {desc['units']['units']} units | "
           f"{desc['train_steps']} train / {desc['val_steps']} validation / "
@@ -416,7 +450,8 @@ def _main(args) -> int:
         settings = _fit_seeds_to_budget(settings, chosen, out, args, grid)
     if args.until_decided is not None:
         from harness.until_decided import run_until_decided
-        summary = run_until_decided(settings, chosen, out, grid, run_grid, args.until_decided,
+        summary = run_until_decided(settings, chosen, out, grid, _checked(run_grid),
+                                    args.until_decided,
                                     margin=args.equivalence_margin,
                                     procedure=args.multiplicity,
                                     log=lambda line: print(line, file=sys.stderr))
@@ -428,7 +463,31 @@ def _main(args) -> int:
     print(format_summary(summary, baselines))
     print(f"\nrecords: {out}/summary.csv, {out}/steps.csv, {out}/steps.parquet, {out}/runs/")
     _finish(args, Path(out), grid_seconds)
+    if args.until_decided is None:      # (each look was checked as it ended)
+        _raise_if_runs_lost(out, chosen, settings.seeds)
     return 0
+
+
+def _raise_if_runs_lost(out, chosen, seeds) -> None:
+    """Exit 3 while a run of this grid was lost to the machine; a failure of the design is a
+    result and keeps exit code 0 (:func:`harness.results.needs_retry`)."""
+    from harness.results import runs_to_retry
+    lost = runs_to_retry(out, [v.name for v in chosen], seeds)
+    if lost:
+        raise RunsToRetry(f"{len(lost)} run(s) did not finish for reasons outside the design:\n"
+                          + "".join(f"  {line}\n" for line in lost)
+                          + "rerun the same command to retry them (finished runs are kept)")
+
+
+def _checked(run_grid):
+    """``run_grid``, then exit 3 if it lost a run: a choice made with a run missing (a search
+    round, a look of --until-decided) would be steered by the machine, not the designs."""
+    def run_and_check(settings, chosen, out, seeds_by_variant=None, **grid):
+        summary = run_grid(settings, chosen, out, seeds_by_variant=seeds_by_variant, **grid)
+        _raise_if_runs_lost(out, chosen, settings.seeds if seeds_by_variant is None
+                            else seeds_by_variant)
+        return summary
+    return run_and_check
 
 
 def _finish(args, out: Path, grid_seconds: float) -> None:
@@ -470,7 +529,7 @@ def _search(args, settings: Settings, out: Path, grid: dict, run_grid) -> int:
 
     def train(batch, seeds=None):
         on = settings if seeds is None else dataclasses.replace(settings, seeds=tuple(seeds))
-        return run_grid(on, batch, out, **grid)
+        return _checked(run_grid)(on, batch, out, **grid)
 
     started = time.perf_counter()
     result = greedy_search(settings, out, train, log=lambda line: print(line, file=sys.stderr),

@@ -1,4 +1,5 @@
-"""Errors that the command line reports as one clear message (exit code 2, no traceback)."""
+"""Errors that the command line reports as one clear message, no traceback: exit code 2 for
+bad input, 3 for runs lost to the machine (:class:`RunsToRetry`)."""
 
 
 class HarnessInputError(Exception):
@@ -21,3 +22,9 @@ class DataError(HarnessInputError):
 
 class VariantError(HarnessInputError):
     """An unknown variant name, a bad design value or a broken variants file."""
+
+
+class RunsToRetry(Exception):
+    """The command ended with runs lost to the machine (a dead worker, a full disk), not to
+    their design: the message names each and its cause, the exit code is 3, and the same
+    command again retries them (finished runs are kept)."""

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
+
+from harness.errors import HarnessInputError
+
+#: errors that freeing space (or waiting) can cure: the folder is resumable, rerun the command
+TRANSIENT_STORAGE = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+
+
+class StorageError(HarnessInputError):
+    """A record could not be written (disk full, read-only folder, a file where a folder
+    should be): one message naming the path, no traceback. Writes are atomic, so what is on
+    disk stays readable and the same command resumes once the cause is fixed. ``transient``:
+    freeing space can cure it (the command exits 3: rerun it), else the folder itself is
+    unusable (exit 2)."""
+
+    def __init__(self, message: str, path=None, transient: bool = False):
+        super().__init__(message)
+        self.path = path
+        self.transient = transient
+
+
+def storage_error(path, exc: OSError) -> StorageError:
+    """``exc``, raised while writing ``path``, as a :class:`StorageError` naming it."""
+    if isinstance(exc, StorageError):
+        return exc
+    transient = exc.errno in TRANSIENT_STORAGE
+    reason = exc.strerror or f"{type(exc).__name__}: {exc}"
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    cure = ("free some space and rerun the same command: finished runs are kept"
+            if transient else "choose a writable --out, or fix its permissions")
+    return StorageError(f"cannot write {path}: {reason}{where}; {cure}", path, transient)
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -16,19 +47,24 @@ def atomic_write_text(path, text: str) -> None:
 def atomic_write_bytes(path, content: bytes) -> None:
     """Write ``content`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise storage_error(path, exc) from exc
         raise
 
 

@@ -19,6 +19,7 @@ Output folder::
                                    when the run failed
     tensorboard/<variant>/seed<k>/ TensorBoard events of one run (--log tensorboard)
     mlflow/                        the MLflow store: mlflow.db and artifacts/ (--log mlflow)
+    .harness.lock                  the command writing the folder (harness.lock)
 
 The per-run ``steps.csv`` stays CSV because it is appended to while the run trains (an
 interrupted run keeps every flushed line); the grid-wide tables are rebuilt whole, so they
@@ -61,8 +62,12 @@ SEQUENTIAL_JSON = "sequential.json"      # --until-decided: the looks and their 
 TENSORBOARD_DIR = "tensorboard"          # harness.logs.tensorboard: one events folder per run
 MLFLOW_DIR = "mlflow"                    # harness.logs.mlflow_store: the SQLite store
 
-#: A run in one of these states is not recomputed by the next invocation.
+#: A run in one of these states is not recomputed by the next invocation (but see
+#: :func:`needs_retry`: a run the machine lost is).
 FINISHED = ("ok", "diverged", "failed")
+#: Why a run failed (status.json "failure"): the design's code raised (a finding, kept on
+#: rerun), or the machine lost it (a dead worker, a full disk: retried on rerun).
+DESIGN, INFRASTRUCTURE = "design", "infrastructure"
 STEP_COLUMNS = ["variant", "seed", "step", "metric", "value"]
 # Fixed, so that the Parquet file of an empty or partial grid has the schema of a full one.
 STEP_DTYPES = {"variant": "str", "seed": "int64", "step": "int64", "metric": "str",
@@ -174,10 +179,18 @@ def read_status(run_dir: Path) -> dict | None:
         return None      # written atomically, so only a foreign file can be unreadable
 
 
+def needs_retry(status: dict | None) -> bool:
+    """True for a run the next invocation trains (again): never finished, or failed for a
+    reason outside its design (:data:`INFRASTRUCTURE`)."""
+    return (not status or status.get("status") not in FINISHED
+            or status.get("failure") == INFRASTRUCTURE)
+
+
 def check_reusable(status: dict | None, fingerprint: str, where: Path) -> bool:
     """True when a finished run with the same settings can be kept; an error when a finished
-    run was made with other settings (mixing them would compare unlike with unlike)."""
-    if not status or status.get("status") not in FINISHED:
+    run was made with other settings (mixing them would compare unlike with unlike). A run
+    the machine lost is never kept (:func:`needs_retry`)."""
+    if needs_retry(status):
         return False
     if status.get("fingerprint") != fingerprint:
         raise HarnessInputError(
@@ -289,6 +302,19 @@ def planned_runs(variant_names: list[str], seeds) -> list[tuple[str, int]]:
         return [(name, seed) for seed in order for name in variant_names
                 if seed in seeds.get(name, ())]
     return [(name, seed) for seed in seeds for name in variant_names]
+
+
+def runs_to_retry(root, variant_names: list[str], seeds) -> list[str]:
+    """``variant seedK: cause`` for each planned run (``seeds`` as :func:`planned_runs` takes
+    them) that the next invocation of the same command trains again (:func:`needs_retry`)."""
+    paths = RunPaths(Path(root))
+    lines = []
+    for name, seed in planned_runs(variant_names, seeds):
+        status = read_status(paths.run_dir(name, seed)) or {}
+        if needs_retry(status):
+            cause = status.get("message") or status.get("status") or "missing"
+            lines.append(f"{name} seed{seed}: {cause}")
+    return lines
 
 
 def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:

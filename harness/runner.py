@@ -19,6 +19,7 @@ from harness.environment import command_line, describe_environment
 from harness.evaluation import split_targets
 from harness.executors import RunTask, make_executor
 from harness.io import atomic_write_csv, atomic_write_json
+from harness.lock import locks_output
 from harness.logs.common import require as require_logs
 from harness.metrics import baseline_metrics, baseline_scores
 from harness.progress import GridProgress
@@ -28,12 +29,14 @@ from variants.registry import Variant
 
 # --------------------------------------------------------------------------- the grid
 
+@locks_output("out")   # one writer per output folder (harness.lock)
 def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: bool = False,
              show_progress: bool = True, hooks_factory=None, data: EncodedData | None = None,
              jobs: int = 1, threads: int | None = None, executor: str = "local",
              ray_address: str | None = None, logs=(),
              seeds_by_variant: dict[str, list[int]] | None = None) -> pd.DataFrame:
-    """Train every (variant, seed) not already finished in ``out``; return the summary.
+    """Train every (variant, seed) not already finished in ``out``, holding its lock (a run
+    the machine lost is trained again, one whose design failed is kept); return the summary.
     ``logs``: targets of :mod:`harness.logs` ("tensorboard", "mlflow") that get every run,
     reused ones included. ``seeds_by_variant``: each variant's own seeds instead of the
     settings' (``--until-decided`` adds seeds to some variants only)."""

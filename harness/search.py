@@ -49,6 +49,7 @@ import numpy as np
 
 from harness.design import AXES, CORRECTED, ORIGINAL
 from harness.io import atomic_write_json, atomic_write_text
+from harness.lock import locks_output
 from harness.metrics import PER_STEP_METRICS
 from harness.report.stats import Estimate, paired_per_step
 from harness.results import (SEARCH_JSON, RunPaths, read_heldout_scores, read_selection_scores,
@@ -239,6 +240,7 @@ def _bound(candidate: Candidate) -> float:
 
 # --------------------------------------------------------------------------- the search
 
+@locks_output("out")   # one writer per output folder (harness.lock)
 def greedy_search(settings, out, train, log=print, max_rounds: int | None = None,
                   screen_seeds: int = SCREEN_SEEDS, finalist_count: int = FINALISTS,
                   metric: SearchMetric | str = DEFAULT_METRIC,

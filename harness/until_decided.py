@@ -22,6 +22,7 @@ from pathlib import Path
 from harness.budget import estimated_report_seconds
 from harness.errors import HarnessInputError
 from harness.io import atomic_write_json
+from harness.lock import locks_output
 from harness.report import multiplicity
 from harness.report.analysis import effects_table
 from harness.report.load import load_records
@@ -124,6 +125,7 @@ def plan_next_look(effects, have: dict[str, list[int]], pool: list[int],
     return new, entries
 
 
+@locks_output("out")   # one writer per output folder (harness.lock)
 def run_until_decided(settings, chosen, out: Path, grid: dict, run_grid, minutes: float, *,
                       looks: int = LOOKS, max_seeds: int = MAX_SEEDS,
                       margin: float = DEFAULT_MARGIN, procedure: str = multiplicity.DEFAULT,

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Layer of each module, by longest matching prefix; lowest first. A module may import its
 #: own layer and the layers listed as below it, nothing else.
 LAYERS = {
-    "core": ["harness", "harness.errors", "harness.io", "harness.actions", "harness.schema",
-             "harness.design", "harness.axes", "harness.review", "harness.metrics",
-             "harness.progress", "harness.deviations", "variants"],
+    "core": ["harness", "harness.errors", "harness.io", "harness.lock", "harness.actions",
+             "harness.schema", "harness.design", "harness.axes", "harness.review",
+             "harness.metrics", "harness.progress", "harness.deviations", "variants"],
     "data": ["harness.data"],
     "records": ["harness.results", "harness.instruments", "harness.instruments.registry",
                 "harness.instruments.settings"],
