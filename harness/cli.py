@@ -26,6 +26,7 @@ from harness.report.stats import DEFAULT_MARGIN
 from harness.errors import HarnessInputError, RunsToRetry
 from harness.io import StorageError
 from harness.executors import EXECUTORS
+from harness.help_format import DefaultsOnceHelpFormatter
 from harness.train import TrainSettings
 
 DEFAULT_OUT = Path("reports") / "ablation"
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_ablation.py",
         description="Train the original and fixed designs and their single-axis ablations on "
                     "identical data, batch order and initial weights; write records.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsOnceHelpFormatter)
     g = p.add_argument_group("what to run")
     g.add_argument("--variants", default="all",
                    help="'all', names, globs ('fixed-*') or a comma list")

@@ -72,9 +72,12 @@ def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
 
 
-def atomic_write_csv(path, frame) -> None:
-    """Write a pandas DataFrame as CSV, atomically."""
-    atomic_write_text(path, frame.to_csv(index=False))
+def atomic_write_csv(path, frame, na_rep: str = "") -> None:
+    """Write a pandas DataFrame as CSV, atomically. ``na_rep``: how a missing value is
+    written; a table whose NaN are measurements (steps.csv) writes them as ``nan``, as
+    Python and each run's own steps.csv write them, which pandas and duckdb read back as NaN
+    (polars too, given the column's type) rather than as an empty field, a missing value."""
+    atomic_write_text(path, frame.to_csv(index=False, na_rep=na_rep))
 
 
 def read_json(path):

@@ -23,7 +23,9 @@ Output folder::
 
 The per-run ``steps.csv`` stays CSV because it is appended to while the run trains (an
 interrupted run keeps every flushed line); the grid-wide tables are rebuilt whole, so they
-also come as Parquet, which keeps NaN, dtypes and a tenth of the bytes.
+also come as Parquet, which keeps dtypes and a tenth of the bytes. A NaN value (a diverged
+loss, a metric with nothing to score) is NaN in both: ``nan`` in the CSV files, a float NaN
+(not null) in the Parquet file.
 """
 
 from __future__ import annotations
@@ -343,7 +345,7 @@ def collect(paths: RunPaths, variant_names: list[str], seeds) -> tuple[pd.DataFr
     run folders."""
     found = gather(paths, variant_names, seeds)
     atomic_write_csv(paths.summary_csv, found.summary)
-    atomic_write_csv(paths.steps_csv, found.steps)
+    atomic_write_csv(paths.steps_csv, found.steps, na_rep="nan")   # as each run's steps.csv
     try:
         write_steps_parquet(paths.steps_parquet, found.steps)
     except ImportError as exc:  # an install without pyarrow must not lose the end of a grid
@@ -353,12 +355,24 @@ def collect(paths: RunPaths, variant_names: list[str], seeds) -> tuple[pd.DataFr
 
 
 def write_steps_parquet(path: Path, steps: pd.DataFrame) -> None:
-    """The long per-step table as Parquet, replaced atomically like every other record."""
+    """The long per-step table as Parquet, replaced atomically like every other record.
+
+    A NaN value is stored as NaN, not as null: pandas' ``to_parquet`` (pyarrow's
+    ``from_pandas``) turns NaN into null, which duckdb's ``isnan`` and polars' ``is_nan`` do
+    not find and which ``avg`` silently skips. A measured NaN (a diverged loss) is a value;
+    no value of this table is missing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        steps.astype(STEP_DTYPES).to_parquet(tmp, engine="pyarrow", index=False)
+        steps = steps.astype(STEP_DTYPES)
+        table = pa.Table.from_pandas(steps, preserve_index=False)
+        # from a numpy array (not from pandas) pyarrow keeps NaN as a float
+        values = pa.array(steps["value"].to_numpy(dtype="float64"), type=pa.float64())
+        table = table.set_column(table.schema.get_field_index("value"), "value", values)
+        pq.write_table(table, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -416,7 +430,7 @@ def format_summary(summary: pd.DataFrame, baselines: dict | None = None) -> str:
         values = " ".join(f"{_fmt(baselines.get('baseline/' + m)):>10s}" for m in present)
         lines.append(f"{'(trivial baseline)':30s} {'':>9s} {values}")
     lines.append("runs: o = ok, d = diverged, f = failed, m = missing; metrics: mean over ok "
-                 "runs of the final validation")
+                 "runs of the held-out split, scored at the end")
     return "\n".join(lines)
 
 

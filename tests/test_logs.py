@@ -1,7 +1,8 @@
 """--log tensorboard / --log mlflow / --export-logs and steps.parquet: every scalar of the
 per-step table is found again, read back with each tool's own reader (TensorBoard's event
-accumulator, MLflow's client), NaN included; the HParams entries sit in the run folder of
-the scalars; events appear while a run trains."""
+accumulator, MLflow's client), NaN included; the HParams session entries sit in the run
+folder of the scalars, the grid's experiment at the top; events appear while a run trains.
+What TensorBoard's HParams plugin and duckdb make of them: tests/test_clients.py."""
 
 from __future__ import annotations
 
@@ -145,9 +146,13 @@ def check_tensorboard(root, steps: pd.DataFrame) -> dict:
         # the design of this run, in the folder that holds its scalars
         assert hparams == expected_hparams(variant, seed), folder
         assert status == "STATUS_SUCCESS"
-        assert {h.name for h in experiment.hparam_infos} >= {"variant", "seed", "clip_norm"}
-        assert "heldout/step_acc" in {m.name.tag for m in experiment.metric_infos}
+        assert experiment is None, f"{folder}: the experiment is the grid's, at the top"
         found[(variant, seed)] = (scalars, hparams)
+    # one experiment for the grid, beside the runs' folders
+    scalars, _, _, experiment = tensorboard_run(root / "tensorboard")
+    assert not scalars
+    assert {h.name for h in experiment.hparam_infos} >= {"variant", "seed", "clip_norm"}
+    assert "heldout/step_acc" in {m.name.tag for m in experiment.metric_infos}
     return found
 
 

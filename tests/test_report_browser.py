@@ -1,5 +1,7 @@
 """The report opens in headless Chromium from disk: no console errors, no failed resource,
-every image decoded with a non-zero size; a screenshot is saved for people to look at.
+every image decoded with a non-zero size; a screenshot is saved for people to look at. At
+1280 px every table either fits or scrolls in its own box that says so, the page itself
+does not scroll sideways, and the effects table stands beside the forest plot.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it) and the ``playwright`` package (the
 ``test`` extra); skipped where either is missing, so a developer without them still runs the
@@ -33,11 +35,43 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+#: Width of a laptop screen: what every table must fit, or visibly scroll, at.
+NARROW = 1280
+
+# For each table: its id, whether it fits (its right edge inside the window and inside its
+# scroll box), whether its box overflows and whether the box's hint is displayed.
+TABLES_JS = """() => Array.from(document.querySelectorAll("table")).map(t => {
+  const box = t.closest(".table-scroll");
+  const wide = box ? box.closest(".wide") : null;
+  const hint = wide ? wide.querySelector(".scroll-hint") : null;
+  const right = (box || t).getBoundingClientRect().right;
+  return {id: t.id, inWindow: right <= window.innerWidth + 0.5,
+          boxed: !!box, overflows: box ? box.scrollWidth > box.clientWidth + 1 : false,
+          marked: wide ? wide.classList.contains("overflows") : false,
+          hint: hint ? getComputedStyle(hint).display !== "none" && hint.offsetHeight > 0 : false};
+})"""
+
+
+def table_layout(page) -> dict:
+    """How the tables and the effects section lie at the page's current width."""
+    effects = page.eval_on_selector("#effects-table", "t => t.getBoundingClientRect().toJSON()")
+    plot = page.eval_on_selector(".beside-plot img", "i => i.getBoundingClientRect().toJSON()")
+    return {"tables": page.evaluate(TABLES_JS),
+            "page_width": page.evaluate("() => document.documentElement.scrollWidth"),
+            "effects": effects, "plot": plot}
+
+
 def open_report(index: Path, screenshot: Path) -> dict:
-    """Load the page from disk; return console errors, failed requests and image sizes."""
+    """Load the page from disk; return console errors, failed requests and image sizes, and
+    the tables' layout at 1280 px."""
     found = {"console": [], "failed": [], "bad_status": []}
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        narrow = browser.new_page(viewport={"width": NARROW, "height": 900})
+        narrow.on("pageerror", lambda e: found["console"].append(str(e)))
+        narrow.goto(index.resolve().as_uri(), wait_until="load")
+        found["narrow"] = table_layout(narrow)
+        narrow.close()
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("console", lambda m: found["console"].append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: found["console"].append(str(e)))
@@ -62,6 +96,23 @@ def check_page(index: Path, screenshot: Path) -> None:
     for src, width, height in found["images"]:
         assert width > 0 and height > 0, src
     assert screenshot.stat().st_size > 10_000
+    check_tables_at_1280(found["narrow"])
+
+
+def check_tables_at_1280(layout: dict) -> None:
+    assert layout["page_width"] <= NARROW, "the page itself scrolls sideways"
+    assert layout["tables"], "no table"
+    for table in layout["tables"]:
+        assert table["boxed"], f"table {table['id']!r} is not in a scroll box"
+        assert table["inWindow"], f"table {table['id']!r} runs off the window"
+        if table["overflows"]:
+            assert table["marked"] and table["hint"], (
+                f"table {table['id']!r} is wider than its box and does not say it scrolls")
+        else:
+            assert not table["hint"], f"table {table['id']!r} fits but shows the scroll hint"
+    effects, plot = layout["effects"], layout["plot"]
+    # beside: the plot starts to the right of the table and level with it
+    assert plot["left"] >= effects["right"] and plot["top"] < effects["bottom"], layout
 
 
 def test_report_opens_cleanly_in_chromium(tmp_path):

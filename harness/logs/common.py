@@ -39,12 +39,19 @@ def hparam_text(value) -> str:
 
 
 def design_params(variant: str, seed: int, design: dict) -> dict:
-    """The run's hyper-parameters: its variant, its seed and one entry per design axis, in
-    the axis table's order (``harness.design.AXES``). An axis that the run's records do not
-    name (records made before the axis existed) is left out rather than guessed."""
+    """The run's hyper-parameters: its variant, its seed (an integer) and one entry per
+    design axis, in the axis table's order (``harness.design.AXES``), so that every run of a
+    grid has every column. An axis the review does not have is left out of a recorded design
+    at its original value (``Design.to_dict``), so a run that does not name it has that
+    value; an axis of the review that the records do not name (records made before the axis
+    existed) is left out rather than guessed."""
     from harness.design import AXES
     params = {"variant": variant, "seed": int(seed)}
-    params.update({name: hparam_text(design[name]) for name in AXES if name in design})
+    for name, axis in AXES.items():
+        if name in design:
+            params[name] = hparam_text(design[name])
+        elif not axis.in_review:
+            params[name] = hparam_text(axis.original)
     return params
 
 

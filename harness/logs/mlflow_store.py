@@ -72,6 +72,16 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _create_store(root: Path) -> None:
+    """A new store whose artifact root is inside the output folder. A store that the client
+    creates puts its "Default" experiment's artifacts under ``./mlruns`` of whatever
+    directory the harness was started from; MLflow's own SQL store takes the root as an
+    argument (``mlflow server --default-artifact-root`` passes the same)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    artifacts = (Path(root) / MLFLOW_DIR / ARTIFACTS).resolve()
+    SqlAlchemyStore(tracking_uri(root), artifacts.as_uri())
+
+
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1000))
 
@@ -96,6 +106,8 @@ class MlflowStore:
         self.root = Path(root)
         folder = self.root / MLFLOW_DIR
         folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / DB_FILE).is_file():
+            _create_store(self.root)
         self.client = MlflowClient(tracking_uri=tracking_uri(self.root))
         experiment = self.client.get_experiment_by_name(EXPERIMENT)
         if experiment is not None:

@@ -2,12 +2,21 @@
 
 Each run's folder holds its scalars (every row of its per-step records, tag = metric name,
 so TensorBoard groups them by prefix: ``loss/``, ``grad_norm/``, ``probe/``, ``val/``,
-``heldout/``) and the HParams plugin's entries: the experiment (one hyper-parameter per design
-axis, with its domain, plus variant and seed; the held-out metrics) and the session's start
-and end. The entries go through the run's own ``FileWriter`` rather than
-``SummaryWriter.add_hparams``, which would put them in a sub-folder of their own, away from
-the scalars the HParams table reads its metric columns from. Every run carries the same
-experiment entry: the plugin takes the first one it finds.
+``heldout/``) and the HParams plugin's session entries: the session's start (its
+hyper-parameters, in the session group named after its variant, so that the plugin averages
+the seeds of a variant) and end. The entries go through the run's own ``FileWriter`` rather
+than ``SummaryWriter.add_hparams``, which would put them in a sub-folder of their own, away
+from the scalars the HParams table reads its metric columns from.
+
+The experiment (one hyper-parameter per design axis that any run of the grid names, with
+the axis table's domain; variant and seed, the seed an integer domain; the held-out metrics)
+is one file at the top, ``<out>/tensorboard/events.out.tfevents.experiment``, written from
+``run.json`` whenever a run of the grid starts or is exported: the plugin reads one
+experiment entry (the first it finds), so one entry describes the whole grid rather than
+the first run's design. The entries are made by TensorBoard's own HParams summary functions
+(``tensorboard.plugins.hparams.summary_v2``); the session end, which that module lacks
+(only its TensorFlow-based predecessor has it), is the same plugin data wrapped by the
+plugin's own ``metadata.create_summary_metadata``.
 
 Written live by :class:`LiveTensorBoard`, a hook that ``harness.execute.run_one`` attaches
 in whichever process trains the run, or from the records on disk by :func:`export_run`
@@ -17,9 +26,11 @@ it). Both write through :class:`RunEvents`. Values are float32 in the events fil
 
 from __future__ import annotations
 
-import math
+import time
+import warnings
 from pathlib import Path
 
+from harness.io import atomic_write_bytes, read_json
 from harness.logs.common import design_params, hparam_text, step_wall_times
 from harness.results import RunPaths, listed_runs, planned_runs, read_status, read_steps
 from harness.train import Hooks
@@ -27,6 +38,9 @@ from harness.train import Hooks
 #: Seconds between flushes of a live events file: TensorBoard itself reloads every 5 s.
 FLUSH_SECS = 5.0
 EVENTS_GLOB = "events.out.tfevents.*"
+#: The grid's HParams experiment, at the top of the tensorboard folder ("tfevents" in the
+#: name is what TensorBoard looks for).
+EXPERIMENT_FILE = "events.out.tfevents.experiment"
 
 # harness status -> the HParams plugin's session status
 _SESSION_STATUS = {"ok": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE",
@@ -37,33 +51,97 @@ def open_command(root: Path) -> str:
     return f"tensorboard --logdir {Path(root) / 'tensorboard'}"
 
 
-def hparams_summaries(variant: str, seed: int, design: dict, started: float | None):
-    """The HParams plugin's experiment and session-start summaries of one run; the same
-    experiment for every run of every grid (axes and their domains come from the axis table,
-    metrics are the held-out means), so whichever the plugin reads first describes them all."""
-    from torch.utils.tensorboard.summary import hparams
+def session_start(variant: str, seed: int, design: dict, started: float | None):
+    """The HParams session-start summary of one run: its hyper-parameters, in the session
+    group of its variant (the plugin groups, and averages, the seeds of a group)."""
+    from tensorboard.plugins.hparams import summary_v2
+    return summary_v2.hparams_pb(design_params(variant, seed, design), trial_id=str(variant),
+                                 start_time_secs=time.time() if started is None else started)
+
+
+def session_end(status: str, finished: float | None):
+    """The HParams session-end summary (TensorBoard's status name of ``status``)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams import metadata
+    from tensorboard.plugins.hparams.api_pb2 import Status
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo
+    info = SessionEndInfo(status=Status.Value(_SESSION_STATUS[status]),
+                          end_time_secs=time.time() if finished is None else finished)
+    summary = Summary()
+    summary.value.add(tag=metadata.SESSION_END_INFO_TAG, tensor=metadata.NULL_TENSOR,
+                      metadata=metadata.create_summary_metadata(
+                          HParamsPluginData(session_end_info=info)))
+    return summary
+
+
+def experiment_summary(variants: list[dict], seeds, created: float | None = None):
+    """The HParams experiment of a grid (``variants`` as ``run.json`` lists them): variant,
+    seed, and every design axis that any of its runs names (the union, in the axis table's
+    order), each with its domain; the metrics are the held-out means. ``seeds`` as
+    :func:`harness.results.planned_runs` takes them."""
+    from tensorboard.plugins.hparams import summary_v2 as hp
 
     from harness.design import AXES
     from harness.metrics import PER_STEP_METRICS
     from harness.schema import heldout_key
 
-    params = design_params(variant, seed, design)
-    domains = {name: [hparam_text(c) for c in axis.choices] for name, axis in AXES.items()
-               if name in params}
-    metrics = {heldout_key(m): math.nan for m in PER_STEP_METRICS}
-    experiment, start, end = hparams(params, metrics, domains)
-    if started is not None:
-        _edit_plugin_data(start, lambda d: setattr(d.session_start_info, "start_time_secs",
-                                                   float(started)))
-    return experiment, start, end
+    named = set()
+    for variant in variants:
+        named.update(design_params(variant["name"], 0, variant.get("design") or {}))
+    names = [str(v["name"]) for v in variants]
+    all_seeds = sorted({int(seed) for _, seed in planned_runs(names, seeds)})
+    hparams = [hp.HParam("variant", hp.Discrete(names, dtype=str)),
+               hp.HParam("seed", hp.Discrete(all_seeds, dtype=int))]
+    hparams += [hp.HParam(name, hp.Discrete([hparam_text(c) for c in axis.choices], dtype=str),
+                          description=axis.doc)
+                for name, axis in AXES.items() if name in named]
+    metrics = [hp.Metric(heldout_key(m), display_name=heldout_key(m))
+               for m in PER_STEP_METRICS]
+    return hp.hparams_config_pb(hparams, metrics, time_created_secs=created)
 
 
-def _edit_plugin_data(summary, change) -> None:
-    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
-    plugin_data = summary.value[0].metadata.plugin_data
-    data = HParamsPluginData.FromString(plugin_data.content)
-    change(data)
-    plugin_data.content = data.SerializeToString()
+def write_experiment(root: Path) -> Path:
+    """``<root>/tensorboard/events.out.tfevents.experiment`` from the grid's ``run.json``,
+    replaced atomically: runs starting in several processes at once write the same bytes."""
+    import io
+
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    root = Path(root)
+    variants, seeds = listed_runs(root)
+    created = read_json(RunPaths(root).run_json).get("written")
+    summary = experiment_summary(variants, seeds, created)
+    buffer = io.BytesIO()
+    writer = RecordWriter(buffer)
+    wall = float(created or 0.0)
+    writer.write(Event(wall_time=wall, file_version="brain.Event:2").SerializeToString())
+    writer.write(Event(wall_time=wall, step=0, summary=summary).SerializeToString())
+    path = root / "tensorboard" / EXPERIMENT_FILE
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _grid_root(folder: Path, variant: str, seed: int) -> Path | None:
+    """The output folder whose events folder of (variant, seed) is ``folder``, if any."""
+    folder = Path(folder)
+    if len(folder.parents) < 3:
+        return None
+    paths = RunPaths(folder.parents[2])
+    if paths.tensorboard_dir(variant, seed) != folder or not paths.run_json.is_file():
+        return None
+    return paths.root
+
+
+def _grid_experiment(folder: Path, variant: str, seed: int) -> None:
+    root = _grid_root(folder, variant, seed)
+    if root is None:
+        return
+    try:
+        write_experiment(root)
+    except Exception as exc:  # the records are the result; a log is a copy of them
+        warnings.warn(f"no HParams experiment in {root / 'tensorboard'} ({type(exc).__name__}: "
+                      f"{exc}); --export-logs writes it later", stacklevel=2)
 
 
 _checksums_checked = False
@@ -109,12 +187,12 @@ class RunEvents:
             old.unlink()
         self.folder = folder
         self.writer = FileWriter(str(folder), max_queue=100, flush_secs=flush_secs)
-        self._end = None
+        self._started = False
 
     def start(self, variant: str, seed: int, design: dict, started: float | None) -> None:
-        experiment, start, self._end = hparams_summaries(variant, seed, design, started)
-        self.writer.add_summary(experiment, global_step=0, walltime=started)
-        self.writer.add_summary(start, global_step=0, walltime=started)
+        self.writer.add_summary(session_start(variant, seed, design, started), global_step=0,
+                                walltime=started)
+        self._started = True
 
     def scalars(self, rows, wall_times=None) -> None:
         """Rows of (step, metric, value): one event per step, steps in increasing order
@@ -139,16 +217,9 @@ class RunEvents:
 
     def end(self, status: str, finished: float | None) -> None:
         """The session's end, unless the run has none yet (still running, or killed)."""
-        if status not in _SESSION_STATUS or self._end is None:
+        if status not in _SESSION_STATUS or not self._started:
             return
-        from tensorboard.plugins.hparams.api_pb2 import Status
-
-        def change(data):
-            data.session_end_info.status = Status.Value(_SESSION_STATUS[status])
-            if finished is not None:
-                data.session_end_info.end_time_secs = float(finished)
-        _edit_plugin_data(self._end, change)
-        self.writer.add_summary(self._end, walltime=finished)
+        self.writer.add_summary(session_end(status, finished), walltime=finished)
 
     def close(self) -> None:
         self.writer.close()
@@ -165,6 +236,7 @@ class LiveTensorBoard(Hooks):
         self.written = 0
         self.events = RunEvents(folder, flush_secs)
         self.events.start(variant, seed, design, started)
+        _grid_experiment(folder, variant, seed)
 
     def after_flush(self, run, rows) -> None:
         self._write_new()
@@ -194,10 +266,11 @@ def export_run(run_dir: Path, folder: Path, variant: str | None = None,
     if status.get("status") == "running" and any(Path(folder).glob(EVENTS_GLOB)):
         return False
     steps = read_steps(run_dir)
+    variant, seed = status.get("variant", variant), status.get("seed", seed)
     events = RunEvents(folder)
     try:
-        events.start(status.get("variant", variant), status.get("seed", seed),
-                     status.get("design") or design or {}, status.get("started"))
+        events.start(variant, seed, status.get("design") or design or {},
+                     status.get("started"))
         if steps is not None and len(steps):
             rows = list(zip(steps["step"].tolist(), steps["metric"].tolist(),
                             steps["value"].tolist()))
@@ -205,6 +278,7 @@ def export_run(run_dir: Path, folder: Path, variant: str | None = None,
         events.end(status.get("status"), status.get("finished"))
     finally:
         events.close()
+    _grid_experiment(folder, variant, seed)
     return True
 
 
@@ -218,6 +292,7 @@ def export_tensorboard(root: Path) -> int:
     for name, seed in planned_runs(list(designs), seeds):
         written += export_run(paths.run_dir(name, seed), paths.tensorboard_dir(name, seed),
                               name, seed, designs[name])
+    write_experiment(root)
     return written
 
 

@@ -23,12 +23,13 @@ from harness.report.findings import build_findings, findings_table, grouped
 from harness.report.load import GridRecords, load_records
 from harness.report.plots import make_plots
 from harness.report.stats import DEFAULT_MARGIN, verdict_rule
+from harness.report.tables import effects_for_readers
 
 LATEST_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latest.csv"
 #: The report's own curves, with their headings and where each is listed; the instruments'
 #: (:class:`harness.instruments.registry.Plot`) slot in by their own positions.
 CURVE_POSITIONS = {"losses": ("Training loss per head", 10), "lr": ("Learning rate", 40),
-                   "validation": ("Held-out metrics", 50)}
+                   "validation": ("Validation metrics during training", 50)}
 #: The report's own tables and where each is listed among all of them (``tables/`` and the
 #: "Tables as CSV" line); the instruments' (:class:`harness.instruments.registry.Table`) slot
 #: in by their own positions.
@@ -220,7 +221,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
         metrics=[*A.METRICS.items(), *A.HEAD_METRICS.items()], cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),
         baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin, multiplicity),
-        effects=_effects_for_display(effects), claims=claims, images=images, curves=_curves(),
+        effects=effects_for_readers(effects), claims=claims, images=images, curves=_curves(),
         cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
         benchmarks=benchmarks, benchmarks_source=benchmarks_source,
         failed=tables["failed_runs.csv"],
@@ -298,14 +299,3 @@ def _scheduler_for_display(events: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([cuts, events[events.scheduler != "ReduceLROnPlateau"]],
                      ignore_index=True)
 
-
-def _effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
-    if effects.empty:
-        return effects
-    cols = ["fix", "direction", "with_fix", "without_fix", "verdict", "pairs", "seeds_needed"]
-    if "decided_at_look" in effects and effects["decided_at_look"].notna().any():
-        cols += ["test_level", "decided_at_look"]        # an --until-decided grid
-    for metric in A.METRICS:
-        cols += [f"d_{metric}", f"d_{metric}_low", f"d_{metric}_high"]
-    cols += ["step_time_ratio", "d_peak_memory_mb", "verdict_detail"]
-    return effects[[c for c in cols if c in effects.columns]]

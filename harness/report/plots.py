@@ -19,6 +19,8 @@ from harness.report.load import GridRecords  # noqa: E402
 from harness.schema import LOSS_TERMS, LR, loss_key, val_key  # noqa: E402
 
 DPI = 110
+#: Curves with fewer points than this are drawn with a marker at each point.
+SPARSE_POINTS = 10
 
 
 def panels(records: GridRecords) -> list[tuple[str, list[str]]]:
@@ -92,8 +94,11 @@ def curve_grid(records: GridRecords, metrics: list[tuple[str, str]], path: Path,
                 if log:
                     values = values[values > 0]
                 if len(values):
+                    # a sparse curve (the probe steps of a short run: maybe one point) shows its
+                    # points; a single point drawn as a line is invisible
+                    marker = "o" if len(values) < SPARSE_POINTS else None
                     ax.plot(values.index, values.to_numpy(), lw=1.3 if name in ("original", "fixed") else 0.9,
-                            color=palette[name], label=name)
+                            color=palette[name], label=name, marker=marker, ms=3.5)
                     drawn = True
             if log and _wide_positive_range(ax):
                 ax.set_yscale("log")
@@ -145,7 +150,8 @@ def effects_forest(effects: pd.DataFrame, metric: str, label: str, path: Path) -
     if effects.empty or f"d_{metric}" not in effects:
         return None
     rows = effects.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    # drawn beside the table, at about 460 px wide: a narrow figure, so its text stays legible
+    fig, ax = plt.subplots(figsize=(5.2, 0.32 * len(rows) + 1.2))
     y = np.arange(len(rows))
     mean = rows[f"d_{metric}"].to_numpy(dtype=float)
     low = rows[f"d_{metric}_low"].to_numpy(dtype=float)
@@ -158,7 +164,7 @@ def effects_forest(effects: pd.DataFrame, metric: str, label: str, path: Path) -
         if np.isfinite(mean[i]):
             ax.plot(mean[i], y[i], "o", color=color[i])
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [f"{f} ({d})" for f, d in zip(rows.fix, rows.direction)], fontsize=7.5)
+    ax.set_yticks(y, [f"{f} ({d})" for f, d in zip(rows.fix, rows.direction)], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel(f"change in {label} with the fix (paired by seed, 95% interval)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
@@ -185,7 +191,8 @@ def make_plots(records: GridRecords, effects: pd.DataFrame, summary: pd.DataFram
                                            (val_key("tap_acc"), "tap accuracy"),
                                            (val_key("text_f1"), "typed text F1")],
                                  folder / "validation.png", ylim=(-0.02, 1.02),
-                                 suptitle="held-out metrics during training"),
+                                 suptitle="validation metrics during training (the "
+                                          "validation split, not the held-out one)"),
         "lr": curve_grid(records, [(LR, "learning rate")], folder / "lr.png",
                          suptitle="learning rate used at each step"),
         "cost": bars(summary, [("step_time_s", "step time (s)"), ("samples_per_s", "samples/s"),
