@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build from local disk; a plain `torch` would download a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,minilm,aitw,ray,tensorboard,mlflow]'
+	$(PY) -m pip install -q -e '.[test,minilm,aitw,ray,tensorboard,mlflow,aggregators]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=DefaultsOnceHelpFormatter)
     g = p.add_argument_group("what to run")
     g.add_argument("--variants", default="all",
-                   help="'all', names, globs ('fixed-*') or a comma list")
+                   help="'all', names, groups ('aggregators'), globs ('fixed-*') or a comma list")
     g.add_argument("--variants-file", action="append", default=[], metavar="FILE",
                    help="a Python file that registers more variants (executed; repeatable)")
     g.add_argument("--list", action="store_true", help="list the variants and exit")
@@ -408,6 +408,8 @@ def _main(args) -> int:
     if args.list:
         for name in variants.list_variants():
             print(f"{name:32s} {variants.get_variant(name).purpose}")
+        for name, members in variants.groups().items():
+            print(f"{name:32s} group: {', '.join(members)}")
         return 0
     chosen = variants.select_variants(args.variants)
     from harness.logs.common import require

@@ -42,6 +42,9 @@ class Axis:
     # original value, and a design at that value does not record it (Design.to_dict), so the
     # records and fingerprints of designs written before the axis existed stay as they were
     in_review: bool = True
+    # False: the greedy search (harness.search) does not try the axis's other values; for an
+    # axis that asks its own question, answered by variants of its own against their base
+    searched: bool = True
 
     def __post_init__(self):
         if self.corrected is _AS_FIXED:
@@ -54,6 +57,14 @@ class Axis:
     def reason_not_in_review(self, value) -> str | None:
         """Why a value that is not in the review exists (None for the review's own values)."""
         return dict(self.not_in_review).get(value)
+
+
+#: The ``aggregator`` axis's values other than ``sum``, each with the torchjd aggregator it
+#: names (issue 24; implemented in harness/backward.py).
+AGGREGATOR_LABELS = {"upgrad": "UPGrad", "pcgrad": "PCGrad", "mgda": "MGDA", "imtlg": "IMTL-G",
+                     "aligned_mtl": "Aligned-MTL", "dualproj": "DualProj", "cagrad": "CAGrad",
+                     "nashmtl": "Nash-MTL"}
+AGGREGATOR_VALUES = ("sum", *AGGREGATOR_LABELS)
 
 
 # The reasons of the values that are not in the review say which mechanism each correction
@@ -167,7 +178,34 @@ AXES: dict[str, Axis] = {a.name: a for a in (
                          "Huber on screen fractions is half a squared error of numbers below 1, "
                          "so the coordinate head's gradient on the shared encoder is tiny beside "
                          "the action head's; the squared distance is 8x larger"),)),
+    # Issue 24: the update of the shared encoder as a design axis. Every design, the corrected
+    # one included, stays at the plain sum; the variants fixed+<value> and corrected+<value>
+    # (variants/builtin.py, group `aggregators`) measure each torchjd aggregator against it.
+    Axis("aggregator", AGGREGATOR_VALUES, "sum", "sum", "aggregator", 3, "harness.backward",
+         "how the heads' gradients on the shared encoder become its update: sum, the "
+         "design's backward as it is (the weighted total); otherwise torchjd's aggregator "
+         "of the Jacobian whose rows are the heads' weighted-loss gradients on the encoder "
+         "and post-encoder norm (one backward of the total is not taken); each head's own "
+         "parameters get their head's gradient; needs backward=single",
+         in_review=False, searched=False,
+         not_in_review=tuple((value, f"issue 24: {label}, a conflict-aware update from the "
+                                     "multi-task literature, measured against the plain sum "
+                                     "on paired seeds; the review only changes the number of "
+                                     "backward passes, which cannot change the gradient")
+                             for value, label in AGGREGATOR_LABELS.items())),
 )}
+
+
+def refusal(design) -> str | None:
+    """Why a design's combination of values cannot be trained, or None. An aggregator combines
+    the heads' gradients of one backward pass; the per-head strategy's separate passes have
+    nothing for it to combine. (getattr: a toy table in the tests may lack either axis.)"""
+    aggregator = getattr(design, "aggregator", "sum")
+    if aggregator != "sum" and getattr(design, "backward", "single") == "per_head":
+        return (f"design axis 'aggregator' = {aggregator!r} needs backward='single': the "
+                "aggregator replaces one backward of the weighted total, and the per-head "
+                "backward passes (backward='per_head') cannot be aggregated")
+    return None
 
 
 class _DesignMethods:
@@ -181,6 +219,9 @@ class _DesignMethods:
             if value not in axis.choices:
                 raise VariantError(f"design axis {axis.name!r} has no value {value!r}; "
                                    f"choices: {list(axis.choices)}")
+        refused = refusal(self)
+        if refused:
+            raise VariantError(refused)
 
     def replace(self, **changes) -> "Design":
         unknown = sorted(set(changes) - set(self._axes))

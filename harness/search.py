@@ -154,9 +154,12 @@ def as_variant(design, purpose: str) -> Variant:
 
 
 def single_axis_changes(design) -> list[tuple[str, object]]:
-    """Every (axis, value) that differs from ``design`` on exactly one axis, in table order."""
-    return [(axis.name, value) for axis in AXES.values() for value in axis.choices
-            if value != getattr(design, axis.name)]
+    """Every (axis, value) that differs from ``design`` on exactly one axis, in table order, of
+    the axes the search tries (``Axis.searched``: the aggregators are compared with their sum
+    base in a report section of their own, and trying them would add eight candidates a round
+    and need torchjd)."""
+    return [(axis.name, value) for axis in AXES.values() if axis.searched
+            for value in axis.choices if value != getattr(design, axis.name)]
 
 
 def fresh_seeds(seeds) -> list[int]:

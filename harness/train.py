@@ -17,7 +17,7 @@ from functools import cached_property
 import torch
 
 from harness.axes import AxisRegistry
-from harness.backward import BACKWARDS
+from harness.backward import design_backward
 from harness.data.tensors import EncodedData, episode_column
 from harness.design import Design
 from harness.encoders import EncoderSpec, build_encoder
@@ -122,6 +122,12 @@ class Run:
         # Read on every step (clipping): list them once.
         return list(self.model.parameters())
 
+    @cached_property
+    def backward(self):
+        """The design's backward, (losses, head weights) -> skipped heads: the ``backward``
+        axis's code, or the aggregator's (one per run: an aggregator can keep state)."""
+        return design_backward(self.design, self.model)
+
     def forward_and_loss(self, batch: dict) -> tuple[dict, dict]:
         """The design's training forward pass (autocast when the run asks for bf16; the
         targets go to the model, for the values that train on them) and its loss, in fp32,
@@ -183,7 +189,7 @@ def train_step(run: Run, batch: dict, step: int, hooks: Hooks) -> tuple[dict, to
     run.optimizer.zero_grad(set_to_none=True)
     outputs, losses = run.forward_and_loss(batch)
     hooks.after_loss(run, step, batch, outputs, losses)
-    skipped = BACKWARDS[run.design.backward](losses, head_weights(run.design))
+    skipped = run.backward(losses, head_weights(run.design))
     hooks.after_backward(run, step, batch, outputs, losses, skipped)
     grad_norm = clip_or_measure(run.parameters, run.design.clip_norm)
     hooks.after_clip(run, step, grad_norm)

@@ -2,8 +2,8 @@
 
 A variant is data: a name, a one-line purpose and a :class:`~harness.design.Design`. Register
 with :func:`register_variant` (a call, or a decorator on a function that returns a design);
-list with :func:`list_variants`; select with :func:`select_variants` (``all``, names, comma
-lists, globs). Unknown names and duplicates are errors that say what exists.
+list with :func:`list_variants`; select with :func:`select_variants` (``all``, names, groups,
+comma lists, globs). Unknown names and duplicates are errors that say what exists.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ class Variant:
 
 
 _REGISTRY: dict[str, Variant] = {}
+#: Named groups of registered variants, selected by their name in ``--variants`` (a family too
+#: large for ``all`` and with no common glob, such as fixed+X and corrected+X for every X).
+_GROUPS: dict[str, tuple[str, ...]] = {}
 _SOURCE = ["builtin"]   # where registrations come from right now (a user file while loading it)
 
 
@@ -63,6 +66,8 @@ def register_variant(name: str, purpose: str, design: Design | None = None,
     if name in _REGISTRY:
         raise VariantError(f"variant {name!r} is already registered "
                            f"(by {_REGISTRY[name].source})")
+    if name in _GROUPS:
+        raise VariantError(f"variant {name!r}: a group of variants has that name")
     if isinstance(noise_salt, bool) or not isinstance(noise_salt, int) or noise_salt < 0:
         raise VariantError(f"variant {name!r}: noise_salt must be an integer >= 0, got "
                            f"{noise_salt!r}")
@@ -70,6 +75,24 @@ def register_variant(name: str, purpose: str, design: Design | None = None,
         raise VariantError(f"variant {name!r}: the purpose must be one non-empty line")
     _REGISTRY[name] = Variant(name, purpose, design, _SOURCE[-1], in_all, noise_salt)
     return _REGISTRY[name]
+
+
+def register_group(name: str, members: list[str]) -> None:
+    """A name that :func:`select_variants` expands to ``members`` (registered variants, in that
+    order). It may not shadow a variant or ``all``."""
+    if name == "all" or name in _REGISTRY:
+        raise VariantError(f"group {name!r} would shadow a variant of that name")
+    if name in _GROUPS:
+        raise VariantError(f"group {name!r} is already registered")
+    unknown = [m for m in members if m not in _REGISTRY]
+    if unknown:
+        raise VariantError(f"group {name!r}: {unknown[0]!r} is not a registered variant")
+    _GROUPS[name] = tuple(members)
+
+
+def groups() -> dict[str, tuple[str, ...]]:
+    """The registered groups: name -> its variants, in order."""
+    return dict(_GROUPS)
 
 
 def unregister_variant(name: str) -> None:
@@ -94,8 +117,9 @@ def unknown_message(name: str) -> str:
 
 
 def select_variants(spec: str) -> list[Variant]:
-    """``all`` (every variant registered for it), a name, a glob (``fixed-*``), or a comma list
-    of those; order of first mention, no duplicates. Every part must match something."""
+    """``all`` (every variant registered for it), a name, a group (:func:`register_group`), a
+    glob (``fixed-*``), or a comma list of those; order of first mention, no duplicates. Every
+    part must match something."""
     chosen: list[str] = []
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
@@ -103,6 +127,8 @@ def select_variants(spec: str) -> list[Variant]:
     for part in parts:
         if part == "all":
             names = [n for n in list_variants() if _REGISTRY[n].in_all]
+        elif part in _GROUPS:
+            names = list(_GROUPS[part])
         elif any(ch in part for ch in "*?["):
             names = list_variants(part)
             if not names:

@@ -37,6 +37,7 @@ BUILTIN = (
     "harness.instruments.routing",
     "harness.instruments.literal_checks",
     "harness.instruments.head_gradients",
+    "harness.instruments.aggregation",
     "harness.instruments.gradient_flow",
     "harness.instruments.grad_norms",
     "harness.instruments.nonfinite",

@@ -298,12 +298,15 @@ def _sequential_decisions(records, found, metric, families, procedure, alpha,
 
 
 def effects_table(records: GridRecords, margin: float = DEFAULT_MARGIN,
-                  procedure: str = multiplicity.DEFAULT, alpha: float = ALPHA) -> pd.DataFrame:
+                  procedure: str = multiplicity.DEFAULT, alpha: float = ALPHA,
+                  found: list[Comparison] | None = None) -> pd.DataFrame:
     """The effect of each fix, worded as "what adding the fix does", in both directions, on
     every metric, with its verdict adjusted for multiplicity: each metric's comparisons are a
     family of their own (the placebo stands outside every family). In an ``--until-decided``
-    grid every look is tested at alpha / K and the first deciding look's verdict is kept."""
-    found = comparisons(records)
+    grid every look is tested at alpha / K and the first deciding look's verdict is kept.
+    ``found``: other comparisons than the fixes' (:func:`comparisons`), judged by the same
+    rule (the aggregators' section, :mod:`harness.report.aggregators`)."""
+    found = comparisons(records) if found is None else found
     if not found:   # no pair of variants differing by one fix was run
         return pd.DataFrame(columns=["fix", "axis", "direction", "with_fix", "without_fix",
                                      "verdict", "pairs"])

@@ -18,6 +18,7 @@ from harness.instruments import registry
 from harness.io import atomic_write_csv, atomic_write_text
 from harness.schema import describe_precision
 from harness.report import corrections, analysis as A
+from harness.report.aggregators import aggregators_section
 from harness.report.claims import build_claims
 from harness.report.findings import build_findings, findings_table, grouped
 from harness.report.load import GridRecords, load_records
@@ -35,7 +36,7 @@ CURVE_POSITIONS = {"losses": ("Training loss per head", 10), "lr": ("Learning ra
 #: in by their own positions.
 TABLE_POSITIONS = {"search_path": 5, "search_confirmation": 6, "corrections": 8,
                    "summary_by_variant": 10,
-                   "effects": 20, "clipping": 80, "failed_runs": 100,
+                   "effects": 20, "aggregators": 25, "clipping": 80, "failed_runs": 100,
                    "zero_lr_spans": 110, "cost": 130, "cost_of_choices": 140,
                    "scheduler_events": 150, "deviations": 170, "findings": 180}
 _CSS_CLASS = {"helps": "verdict-helps", "hurts": "verdict-hurts", "crashes": "verdict-crashes",
@@ -185,6 +186,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
     summary = A.summary_table(records)
     effects = A.effects_table(records, margin, multiplicity)
     measured = A.claim_measurements(records)
+    aggregators = aggregators_section(records, margin, multiplicity)
     claims = build_claims(measured, effects)
     findings = build_findings(records, summary, effects, measured, margin)
     deviations = A.deviations_table()
@@ -205,6 +207,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
         "summary_by_variant": summary, "effects": effects, "failed_runs": A.failed_runs(records),
         "cost": cost_table, "cost_of_choices": cost_of_choices(flops, effects),
         "deviations": deviations, "findings": findings_table(findings),
+        **({"aggregators": aggregators["table"]} if not aggregators["table"].empty else {}),
         **measured})
     for name, table in tables.items():
         atomic_write_csv(root / "tables" / name, table)
@@ -222,6 +225,7 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
         summary=summary.to_dict("records"), best=A.best_variants(summary),
         baselines=records.run.get("baselines", {}), verdict_rule=verdict_rule(margin, multiplicity),
         effects=effects_for_readers(effects), claims=claims, images=images, curves=_curves(),
+        aggregators={**aggregators, "primary": effects_for_readers(aggregators["table"])},
         cost_table=cost_table, cost_choices=tables["cost_of_choices.csv"],
         benchmarks=benchmarks, benchmarks_source=benchmarks_source,
         failed=tables["failed_runs.csv"],

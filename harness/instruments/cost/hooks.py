@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from harness.backward import BACKWARDS
+from harness.backward import design_backward
 from harness.losses import head_weights
 from harness.instruments.cost import (PEAK_MEMORY, PROBE_SECONDS, SAMPLES_PER_S, STEP_TIME,
                                       TOKENS_PER_S)
@@ -20,15 +20,18 @@ from harness.seeding import batch_order
 
 def count_step_flops(run) -> int:
     """FLOPs of one training step (forward, loss, the design's backward) on the first batch,
-    without touching the run: RNG forked, gradients cleared afterwards."""
+    without touching the run: RNG forked, gradients cleared afterwards. An aggregating design
+    counts with a backward of its own, so that a stateful aggregator's state (Nash-MTL's
+    previous weights) is not the run's; its solver's work (quadprog, cvxpy) is not counted."""
     index = batch_order(len(run.data.train), run.seed, 0)[:run.settings.batch_size]
     batch = {k: v.to(run.device)
              for k, v in run.data.train.batch(index, run.settings.trim_padding).items()}
     devices = [run.device] if run.device.type == "cuda" else []
+    backward = design_backward(run.design, run.model)
 
     def one_step():
         _, losses = run.forward_and_loss(batch)
-        BACKWARDS[run.design.backward](losses, head_weights(run.design))
+        backward(losses, head_weights(run.design))
 
     with torch.random.fork_rng(devices=devices):
         run.model.train()
