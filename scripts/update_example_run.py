@@ -51,7 +51,7 @@ SEARCH_DIR = ROOT / "docs" / "example-search"
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
 OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided", "calibration",
-                   "corrections", "time-check")
+                   "corrections", "time-check", "aggregators")
 CALIBRATION_DIR = ROOT / "docs" / "calibration"
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
@@ -408,6 +408,39 @@ def write_corrections(out: Path, dest: Path = CORRECTIONS_DIR) -> Path:
     return dest / "corrections.csv"
 
 
+AGGREGATORS_DIR = ROOT / "docs" / "example-aggregators"
+AGGREGATORS_COPIED = (
+    ("run.json", "run.json", True),
+    ("timing.json", "timing.json", True),
+    ("tables/aggregators.csv", "aggregators.csv", True),
+    ("tables/summary_by_variant.csv", "summary_by_variant.csv", True),
+    ("tables/findings.csv", "findings.csv", False),
+)
+
+
+def render_aggregators(folder: Path) -> str:
+    """The committed run of ``--variants 'fixed,corrected,aggregators'``: each aggregator
+    against its ``sum`` base in step accuracy, from its ``aggregators.csv``."""
+    if not (folder / "aggregators.csv").is_file():
+        return "(no aggregators run committed)"
+    timing = read_json(folder / "timing.json")
+    rows = [[f"`{r['with_fix']}`", f"`{r['without_fix']}`", r.get("verdict", "n/a"),
+             fmt_interval(r.get("d_step_acc"), r.get("d_step_acc_low"),
+                          r.get("d_step_acc_high"), signed=True), r.get("pairs", "")]
+            for r in read_csv(folder / "aggregators.csv")
+            if r.get("metric", "step_acc") == "step_acc"]
+    head = (f"`{timing.get('command')}` on {timing.get('cpu_model')} ({timing.get('cores')} "
+            f"cores): {fmt_duration(timing.get('total_seconds'))} in all. Filled in by "
+            f"`scripts/update_example_run.py --aggregators` from "
+            f"[docs/example-aggregators](docs/example-aggregators/aggregators.csv); do not "
+            f"edit by hand. Each aggregator against its `sum` base, step accuracy on the "
+            f"held-out split, paired by seed and step (the verdict after the aggregators' own "
+            f"multiplicity family, the interval unadjusted):")
+    return (textwrap.fill(head, width=96, break_long_words=False, break_on_hyphens=False)
+            + "\n\n" + _table(["aggregator", "base", "verdict", "Δ step acc. [95% interval]",
+                                 "seeds"], rows))
+
+
 def render_time_check(folder: Path) -> str:
     """The default run's projected time on the slower machine (``time_check.json``, written by
     ``scripts/time_check.py``)."""
@@ -601,6 +634,8 @@ def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/examp
         blocks["until-decided"] = render_until_decided(UNTIL_DECIDED_DIR)
     if has_block(readme_text, "calibration"):
         blocks["calibration"] = render_calibration(CALIBRATION_DIR)
+    if has_block(readme_text, "aggregators"):
+        blocks["aggregators"] = render_aggregators(AGGREGATORS_DIR)
     if has_block(readme_text, "time-check"):
         blocks["time-check"] = render_time_check(folder)
     if has_block(readme_text, "corrections"):
@@ -689,6 +724,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--until-decided", action="store_true",
                         help="OUT is the output folder of a `--until-decided` run: copy its "
                              "files into docs/example-until-decided/")
+    parser.add_argument("--aggregators", action="store_true",
+                        help="OUT is the output folder of a `--variants "
+                             "'fixed,corrected,aggregators'` run: copy its files into "
+                             "docs/example-aggregators/")
     parser.add_argument("--corrections", action="store_true",
                         help="OUT is the output folder of a `--variants 'corrected,corrected-*'` "
                              "run: measure each correction into docs/corrections/")
@@ -705,6 +744,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.out is not None and args.until_decided:
             copied = copy_run(args.out, UNTIL_DECIDED_DIR, UNTIL_DECIDED_COPIED)
             print(f"copied into {UNTIL_DECIDED_DIR}: {', '.join(copied)}")
+        elif args.out is not None and args.aggregators:
+            copied = copy_run(args.out, AGGREGATORS_DIR, AGGREGATORS_COPIED)
+            print(f"copied into {AGGREGATORS_DIR}: {', '.join(copied)}")
         elif args.out is not None and args.corrections:
             copied = copy_run(args.out, CORRECTIONS_DIR, CORRECTIONS_COPIED)
             print(f"copied into {CORRECTIONS_DIR}: {', '.join(copied)}; wrote "
