@@ -22,16 +22,14 @@ import pytest
 
 import variants
 from harness.compare import compare_outputs
-from harness.config import DataSettings, Settings
-from harness.encoders import resolve_encoder
 from harness.errors import RunsToRetry
 from harness.executors import ProcessExecutor, RunTask, _failed_status, death_message
 from harness.io import StorageError
-from harness.prepare import encode_dataset
 from harness.results import DESIGN, INFRASTRUCTURE, runs_to_retry
 from harness.runner import run_grid
-from harness.train import Hooks, TrainSettings
-from tests.conftest import TINY_ENCODER, toy_dataset
+from tests.conftest import TINY_ENCODER
+# the tiny grid, its data (a fixture) and the injected design failure of the runner's tests
+from tests.test_runner import SETTINGS, Boom, data  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,20 +137,6 @@ def _alive(pid: int) -> bool:
 
 # --------------------------------------------------------------------------- in-process checks
 
-SETTINGS = Settings(data=DataSettings(vocab_size=200, max_length=32),
-                    train=TrainSettings(steps=4, batch_size=8), encoder=TINY_ENCODER,
-                    seeds=(0, 1), device="cpu")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return encode_dataset(toy_dataset(), SETTINGS.data, resolve_encoder(TINY_ENCODER))
-
-
-class Boom(Hooks):
-    def after_backward(self, run, step, batch, outputs, losses, skipped):
-        if step == 2:
-            raise RuntimeError("injected failure at step 2")
 
 
 def test_a_design_failure_is_kept_and_a_lost_run_is_retried(data, tmp_path):

@@ -63,7 +63,7 @@ def _nanmean(values) -> float:
 
 # --------------------------------------------------------------------------- summary
 
-def _ok_seeds(records: GridRecords, *variants: str, within=None) -> list:
+def ok_seeds(records: GridRecords, *variants: str, within=None) -> list:
     """Seeds on which every one of ``variants`` finished ok, in grid order (only those in
     ``within``, when given: one look's seeds)."""
     s = records.summary
@@ -80,7 +80,7 @@ def metric_estimate(records: GridRecords, variant: str, metric: str) -> Estimate
     """A variant's final held-out metric over the seeds that finished: the mean with a 95%
     interval from seed-to-seed variation and the held-out set's sampling error, the latter
     from the per-step scores (or, for records without them, a proportion's variance)."""
-    seeds = _ok_seeds(records, variant)
+    seeds = ok_seeds(records, variant)
     scores = records.score_matrix(variant, seeds, metric) if seeds else None
     if scores is not None:
         return paired_per_step(scores, np.where(np.isfinite(scores), 0.0, np.nan),
@@ -196,7 +196,7 @@ def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
     scores, by held-out step (:func:`~harness.report.stats.paired_per_step`). Records without
     per-step scores fall back to the per-seed differences and an independent-samples held-out
     term."""
-    seeds = _ok_seeds(records, with_fix, without_fix, within=within)
+    seeds = ok_seeds(records, with_fix, without_fix, within=within)
     a = records.score_matrix(with_fix, seeds, metric) if seeds else None
     b = records.score_matrix(without_fix, seeds, metric) if seeds else None
     if a is not None and b is not None and a.shape == b.shape:
@@ -221,7 +221,7 @@ def paired_difference(records: GridRecords, with_fix: str, without_fix: str,
 def against_baseline(records: GridRecords, variant: str, metric: str) -> Estimate:
     """(variant - trivial baseline) on the same held-out steps, paired per step; NaN when the
     records hold no per-step scores."""
-    seeds = _ok_seeds(records, variant)
+    seeds = ok_seeds(records, variant)
     a = records.score_matrix(variant, seeds, metric) if seeds else None
     base = records.baseline_scores
     if a is None or base is None or metric not in base or len(base) != a.shape[1]:

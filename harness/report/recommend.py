@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.design import AXES
+from harness.report.analysis import ok_seeds
 from harness.report.load import GridRecords
 from harness.report.stats import DEFAULT_MARGIN, Estimate, paired_per_step
 
@@ -85,20 +86,11 @@ def complete_variants(records: GridRecords) -> list[str]:
     return out
 
 
-def _ok_seeds(records: GridRecords, *variants: str) -> list:
-    s = records.summary
-    common = None
-    for variant in variants:
-        ok = set(s[(s.variant == variant) & (s.status == "ok")].seed)
-        common = ok if common is None else common & ok
-    return [seed for seed in records.seeds if seed in (common or set())]
-
-
 def selection_difference(records: GridRecords, a: str, b: str,
                          metric: str = METRIC) -> Estimate | None:
     """(a - b) on the selection split over the seeds where both finished ok; None when a
     run lacks its selection scores."""
-    seeds = _ok_seeds(records, a, b)
+    seeds = ok_seeds(records, a, b)
     if not seeds:
         return None
     x = records.selection_matrix(a, seeds, metric)
@@ -115,7 +107,7 @@ def recommend(records: GridRecords, margin: float = DEFAULT_MARGIN) -> Recommend
         return Recommendation(margin, reason="no variant has finished runs")
     measured, missing = [], []
     for name in complete:
-        seeds = _ok_seeds(records, name)
+        seeds = ok_seeds(records, name)
         matrix = records.selection_matrix(name, seeds, METRIC)
         if matrix is None or not np.isfinite(matrix).any():
             missing.append(name)
