@@ -57,3 +57,26 @@ def test_short_repr_and_skipping():
                               "(and 2 more)")
     with pytest.raises(DataError):
         InvalidRecords(skip=False).parse(bad, 0)
+
+
+def test_strict_json_refuses_what_json_loads_gets_wrong():
+    from harness.data.validate import loads_strict
+    assert loads_strict('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+    for text, message in [('{"a": 1, "a": 2}', r"the key 'a' appears twice in one object"),
+                          ("[" * 100_000, r"nested too deeply"),
+                          ("9" * 4400, r"^Exceeds the limit \(4300 digits\) for integer string "
+                                       r"conversion: value has 4400 digits$"),
+                          ("{oops", r"Expecting property name .* \(line 1, column 2\)")]:
+        with pytest.raises(ValueError, match=message):
+            loads_strict(text)
+
+
+def test_numbers_too_big_for_a_float_are_named_not_raised():
+    with pytest.raises(DataError, match=r"^where: x\[0\] must be finite, got 1000000000"):
+        numbers([10**400], 1, "x", _err)
+    with pytest.raises(DataError, match=r"list of 2 finite numbers"):
+        list_of_numbers([10**400, 1], 2, "box", _err)
+    nested = []
+    for _ in range(5000):
+        nested = [nested]
+    assert short_repr(nested) == "<a list nested too deeply to show>"

@@ -223,7 +223,8 @@ def test_tfrecord_screen_size_is_stated_not_guessed(tmp_path):
     unsized = aitw_episode()
     for step in unsized:
         del step["image/height"], step["image/width"]
-    path = write_aitw_tfrecord({"a": unsized, "b": aitw_episode()[:2]}, tmp_path / "m.gz")
+    cut = [{**step, "episode_length": 3} for step in aitw_episode()[:2]]  # step_id 2 and 0 of 3
+    path = write_aitw_tfrecord({"a": unsized, "b": cut}, tmp_path / "m.gz")
     data = read_aitw_tfrecord(path)
     assert data.units == Units(NORMALIZED)  # sizes differ (unstated vs 1080x2400): none recorded
     assert any("screen sizes differ" in n for n in data.notes)
@@ -257,7 +258,9 @@ def test_tfrecord_not_a_tfrecord(tmp_path):
     path = tmp_path / "junk.gz"
     with gzip.open(path, "wb") as f:
         f.write(b"\x05\x00")
-    with pytest.raises(DataError, match=r"junk\.gz: record 0: not a readable TFRecord"):
+    with pytest.raises(DataError, match=r"junk\.gz: record 0 \(byte 0 of the decompressed "
+                                        r"stream\): the file ends inside a record's length "
+                                        r"field \(2 of 12 bytes\): truncated"):
         read_aitw_tfrecord(path)
 
 
@@ -317,3 +320,119 @@ def test_steps_by_episode_orders_by_step_id_and_names_both_files_of_a_duplicate(
         ("b", 0), ("b", 2), ("a", 0), ("a", 1)]
     with pytest.raises(DataError, match=r"two\.json.*step_id 2 appears twice \(also in one\.json\)"):
         collected.add(step("b", 2), "two.json")
+
+
+# --------------------------------------------------------------------------- issue 23: damage
+
+@pytest.mark.parametrize("index,mutate,message", [
+    (2, lambda s: s.update(step_id=-1), r"step_id -1 is outside 0\.\.episode_length-1"),
+    (2, lambda s: s.update(step_id=2**70), r"step_id 1180591620717411303424 is outside"),
+    (0, lambda s: s.update(episode_length=0), r"episode_length must be at least 1, got 0"),
+    (1, lambda s: s.pop("episode_length"), r"missing field 'episode_length'"),
+    (0, lambda s: s.update(result_touch_yx="[0.5, 0.5]"),
+     r"result_touch_yx is \[0.5, 0.5\] on a PRESS_HOME step: only DUAL_POINT carries a point"),
+    (0, lambda s: s.update(result_action_type=3, result_action_text="  "),
+     r"result_action_text is blank on a TYPE step"),
+    (0, lambda s: s.update(ui_positions="[[54, -5, 8, 12]" + s["ui_positions"][16:]),
+     r"ui_positions\[0\] = \[54, -5, 8, 12\] .* lies outside the given 270x600 screen"),
+    (0, lambda s: s.update(instruction="open \ud800"), r"field 'instruction' holds a lone "
+                                                       r"surrogate"),
+])
+def test_aitz_damage_is_named(tmp_path, index, mutate, message):
+    with pytest.raises(DataError, match=message):
+        read_aitz(corrupt(tmp_path, index, mutate), screen=SCREEN)
+
+
+def test_aitz_episode_must_be_whole(tmp_path):
+    steps = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps([steps[0], steps[1], steps[3]]))
+    with pytest.raises(DataError, match=rf"cut\.json, episode '{EPISODE}': holds 3 of its "
+                                        r"episode_length 4 steps \(missing step_id 2\)"):
+        read_aitz(path, screen=SCREEN)
+    steps[2]["result_action_type"] = 2                       # dropped under --skip-invalid
+    path.write_text(json.dumps(steps))
+    data = read_dataset(path, screen=SCREEN, skip_invalid=True)
+    assert [s.index for s in data.steps] == [0, 1, 3] and data.skipped_records == 1
+    assert any("1 episode(s) lack steps after --skip-invalid" in n for n in data.notes)
+
+
+def test_a_dataset_json_saying_aitz_loads(tmp_path):
+    shutil.copy(SAMPLE, tmp_path / SAMPLE.name)
+    (tmp_path / "dataset.json").write_text('{"format": "aitz"}')
+    expected = read_aitz(SAMPLE, screen=SCREEN).steps
+    assert read_dataset(tmp_path, screen=SCREEN).steps == expected
+    with pytest.raises(DataError, match=r"--screen-size WIDTHxHEIGHT"):
+        read_dataset(tmp_path)
+    (tmp_path / "dataset.json").write_text('{"format": "aitz", "screen_size": [270, 600]}')
+    assert read_dataset(tmp_path).steps == expected
+    with pytest.raises(DataError, match=r"dataset\.json: says the format is 'aitz', but "
+                                        r"--data-format is 'user-json'"):
+        read_dataset(tmp_path, data_format="user-json", units="normalized")
+
+
+def _frames(tmp_path):
+    from tests.fuzz.tfrecord_cases import RECORDS, frame, serialize
+    return [serialize(r) for r in RECORDS], frame
+
+
+@needs_tfrecord
+def test_tfrecord_crcs_and_lengths_are_checked(tmp_path):
+    payloads, frame = _frames(tmp_path)
+    good = b"".join(frame(p) for p in payloads)
+    path = tmp_path / "s.tfrecord"
+    path.write_bytes(good)
+    assert len(read_aitw_tfrecord(path).steps) == 6
+    at = 16 + len(payloads[0]) + 12 + 20                # inside record 1's data
+    path.write_bytes(good[:at] + bytes([good[at] ^ 1]) + good[at + 1:])
+    with pytest.raises(DataError, match=r"s\.tfrecord: record 1 \(byte \d+\): its data fail "
+                                        r"their CRC"):
+        read_aitw_tfrecord(path)
+    assert read_dataset(path, skip_invalid=True).skipped_records == 1
+    path.write_bytes(frame(payloads[0], length=2**33) + good[16 + len(payloads[0]):])
+    with pytest.raises(DataError, match=r"record 0 \(byte 0\): the length field says "
+                                        r"8589934592 bytes, more than the file can hold"):
+        read_aitw_tfrecord(path)
+    path.write_bytes(frame(payloads[0], length_crc=7))
+    with pytest.raises(DataError, match=r"the length field fails its CRC"):
+        read_aitw_tfrecord(path)
+
+
+@needs_tfrecord
+@pytest.mark.parametrize("change,message", [
+    ({"step_id": -1}, r"step_id -1 is outside 0\.\.episode_length-1"),
+    ({"image/ui_annotations_positions": [0.1, -5.0, 0.05, 0.6, 0.5, 0.3, 0.1, 0.4]},
+     r"image/ui_annotations_positions\[0\] as x, y, w, h = \[-5.0, .* lies outside the screen"),
+    ({"results/action_type": 6}, r"results/yx_touch is \[0.800000011920929, 0.44999998807907104\]"
+                                 r" on a PRESS_HOME step"),
+])
+def test_tfrecord_damage_is_named(tmp_path, change, message):
+    episode = aitw_episode()
+    episode[2].update(change)
+    path = write_aitw_tfrecord({"ep-7": episode}, tmp_path / "bad.tfrecord.gz")
+    with pytest.raises(DataError, match=message):
+        read_aitw_tfrecord(path)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p.write_bytes(b""), r"the file is empty \(0 bytes\)"),
+    (lambda p: p.symlink_to(p.parent / "gone"), r"a dangling symlink"),
+    (lambda p: __import__("os").mkfifo(p), r"is a FIFO \(named pipe\), not a regular file"),
+    (lambda p: p.mkdir(), r"is a folder named like a data file"),
+])
+def test_odd_files_in_a_tfrecord_folder_are_errors_never_skipped(tfrecord_file, tmp_path, make,
+                                                               message):
+    odd = tmp_path / "b.tfrecord.gz"
+    make(odd)
+    with pytest.raises(DataError, match=rf"b\.tfrecord\.gz: {message}"):
+        read_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("reader", ["aitz", "user-json", None])
+def test_a_fifo_named_json_is_refused_without_opening_it(tmp_path, reader):
+    import os
+    shutil.copy(SAMPLE, tmp_path / SAMPLE.name)
+    os.mkfifo(tmp_path / "z.json")            # opening it would block forever
+    with pytest.raises(DataError, match=r"z\.json: is a FIFO"):
+        read_dataset(tmp_path, data_format=reader, screen=SCREEN,
+                     units="normalized" if reader == "user-json" else None)

@@ -4,14 +4,18 @@ answers with one clear DataError naming the file, episode and step; nothing else
 from __future__ import annotations
 
 import copy
+import json
 import math
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.data.types import PIXEL, Units
+from harness.data.aitz import parse_step as aitz_parse_step
+from harness.data.types import PIXEL, Dataset, Units
 from harness.data.user_json import parse_step
 from harness.errors import DataError
+from tests.fuzz.invariants import broken_rule
 
 UNITS = Units(PIXEL, (1080, 2400))
 VALID = {"prompt": "Goal: open clock. Screen: home", "coordinates": [[10, 20, 100, 50]],
@@ -58,3 +62,30 @@ def test_corrupted_records_are_accepted_or_named(path, value, delete):
     assert step.action_type in (3, 4, 5, 6, 7, 10, 11)
     assert all(math.isfinite(v) for v in (*step.touch, *step.lift))
     assert isinstance(step.prompt, str) and step.prompt.strip()
+    problem = broken_rule(Dataset([step], UNITS, "episodes.json"))
+    assert problem is None, problem
+
+
+# The same property for one AiTZ step (the real sample's swipe), whose fields are mostly
+# JSON-encoded lists inside strings: the corrupted value may also be such a string.
+AITZ_SAMPLE = (Path(__file__).parent / "data" / "aitz-sample"
+               / "GOOGLE_APPS-523638528775825151.json")
+AITZ_STEP = json.loads(AITZ_SAMPLE.read_text(encoding="utf-8"))[1]
+AITZ_PATHS = [(), ("episode_id",), ("step_id",), ("episode_length",), ("instruction",),
+              ("ui_positions",), ("ui_text",), ("ui_types",), ("result_action_type",),
+              ("result_action_text",), ("result_touch_yx",), ("result_lift_yx",)]
+encoded = json_values.map(lambda v: json.dumps(v, allow_nan=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.sampled_from(AITZ_PATHS), value=json_values | encoded, delete=st.booleans())
+def test_corrupted_aitz_steps_are_accepted_or_named(path, value, delete):
+    record = corrupt(AITZ_STEP, path, value, delete and bool(path))
+    try:
+        step = aitz_parse_step(record, file="ep.json", position=1, screen=(270, 600))
+    except DataError as exc:
+        assert str(exc).startswith("ep.json, "), str(exc)
+        assert "\n" not in str(exc)
+        return
+    problem = broken_rule(Dataset([step], Units("normalized", (270, 600)), "ep.json"))
+    assert problem is None, problem

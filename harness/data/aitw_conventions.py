@@ -36,9 +36,17 @@ def check_used_code(code: int, what: str, err) -> None:
 
 
 def check_typed_text(code: int, text: str, what: str, err) -> None:
-    """A TYPE step must say what it types."""
-    if code == actions.TYPE and not text:
-        raise err(f"{what} is empty on a TYPE step")
+    """A TYPE step must say what it types: blanks alone type nothing a model could learn."""
+    if code == actions.TYPE and not text.strip():
+        raise err(f"{what} is {'blank' if text else 'empty'} on a TYPE step")
+
+
+def check_no_gesture(code: int, point, what: str, err) -> None:
+    """Only DUAL_POINT carries a point: AitW stores ``[-1, -1]`` for touch and lift on every
+    other action, so a PRESS_HOME with a touch point is damaged or mislabelled."""
+    if code != actions.DUAL_POINT and tuple(point) != actions.NO_POINT:
+        raise err(f"{what} is {list(point)} on a {actions.name(code)} step: only DUAL_POINT "
+                  "carries a point (every other action stores [-1, -1])")
 
 
 def check_action(code, text: str, touch_yx, lift_yx, err, names: Mapping[str, str]) -> None:
@@ -51,6 +59,7 @@ def check_action(code, text: str, touch_yx, lift_yx, err, names: Mapping[str, st
     check_typed_text(code, text, names["text"], err)
     for key, yx in (("touch", touch_yx), ("lift", lift_yx)):
         point = tuple(yx)
+        check_no_gesture(code, point, names[key], err)
         if point == actions.NO_POINT:
             if code == actions.DUAL_POINT:
                 raise err(f"{names[key]} is [-1, -1] on a DUAL_POINT step, which needs a point")
@@ -60,4 +69,5 @@ def check_action(code, text: str, touch_yx, lift_yx, err, names: Mapping[str, st
                       "[-1.0, -1.0], for no gesture, is the only value allowed outside)")
 
 
-__all__ = ["yx_to_xy", "yxhw_to_xywh", "check_used_code", "check_typed_text", "check_action"]
+__all__ = ["yx_to_xy", "yxhw_to_xywh", "check_used_code", "check_typed_text",
+           "check_no_gesture", "check_action"]

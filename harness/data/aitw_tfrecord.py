@@ -23,13 +23,13 @@ boxes ``[x, y, w, h]``; the prompt is rendered from ``goal_info`` and the annota
 :func:`harness.data.prompts.render_prompt`; steps are ordered by ``step_id`` within an episode.
 
 The ``tfrecord`` package (PyPI, no TensorFlow) is an optional dependency, imported only when a
-TFRecord is actually read. Its ``tfrecord_iterator`` does the (gzip) framing; each
-record is parsed with the ``example_pb2`` it ships rather than with ``tfrecord_loader``, because
-the loader turns a one-element bytes list into a bare value and cannot read a feature that only
-some records have (``image/height``), and the reader must tell those cases apart exactly.
-Known costs of ``tfrecord`` 1.14.6: for a gzip file its iterator first decompresses the whole
-file once to learn its length, then again to read it; it does not check the record CRCs (gzip's
-own CRC still guards the stream); and ``import tfrecord`` imports torch (already a dependency).
+TFRecord is actually read. The framing (gzip or not, lengths, CRCs) is read and checked by
+:mod:`harness.data.tfrecord_frames`, not by the package's iterator, which checks no CRC and
+allocates whatever a damaged length field asks for. Each record is parsed with the
+``example_pb2`` the package ships rather than with ``tfrecord_loader``, because the loader turns
+a one-element bytes list into a bare value and cannot read a feature that only some records
+have (``image/height``), and the reader must tell those cases apart exactly. ``import
+tfrecord`` imports torch (already a dependency).
 
 The AitW conventions this reader converts from (``[y, x]`` points, ``(y, x, h, w)`` boxes, the
 action rules) live in :mod:`harness.data.aitw_conventions`, shared with the AiTZ reader. The
@@ -39,19 +39,21 @@ writer the tests use to make TFRecords is ``tests/writers/aitw_tfrecord.py``.
 from __future__ import annotations
 
 import math
-import zlib
 from collections import Counter
 from pathlib import Path
 
+from harness.data import files
 from harness.data.aitw_conventions import check_action, yx_to_xy, yxhw_to_xywh
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Box, Dataset, Step, StepsByEpisode, Units
-from harness.data.validate import (InvalidRecords, feature_floats, feature_text, feature_texts,
-                                   feature_values, one_feature_value)
+from harness.data.tfrecord_frames import Frame, frames, is_gzip
+from harness.data.types import (MAX_SCREEN_SIDE, NORMALIZED, Box, Dataset, Step,
+                                StepsByEpisode, Units)
+from harness.data.validate import (InvalidRecords, check_box_on_screen, feature_floats,
+                                   feature_text, feature_texts, feature_values,
+                                   one_feature_value)
 from harness.errors import DataError, HarnessInputError
 
 FORMAT_NAME = "aitw-tfrecord"
-GZIP_MAGIC = b"\x1f\x8b"
 
 BYTES, FLOAT, INT = "bytes_list", "float_list", "int64_list"
 
@@ -80,13 +82,13 @@ def _tfrecord():
     says "or writing" because the tests' TFRecord writer needs the same package.)"""
     try:
         from google.protobuf.message import DecodeError
-        from tfrecord import example_pb2, reader
+        from tfrecord import example_pb2
     except ImportError:
         raise HarnessInputError(
             "reading or writing AitW TFRecords needs the 'tfrecord' package (no TensorFlow "
             "needed): pip install 'tfrecord'  (or, in a checkout: pip install -e '.[aitw]')"
         ) from None
-    return example_pb2, reader, DecodeError
+    return example_pb2, DecodeError
 
 
 # --------------------------------------------------------------------------- detection
@@ -95,65 +97,66 @@ def _is_tfrecord_name(path: Path) -> bool:
     return ".tfrecord" in path.name or path.name.endswith(".gz")
 
 
-def _has_gzip_magic(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(2) == GZIP_MAGIC
-    except OSError:
-        return False
-
-
 def _is_tfrecord_file(path: Path) -> bool:
-    return path.is_file() and (_is_tfrecord_name(path) or _has_gzip_magic(path))
+    """For a regular file: named like a shard, or gzip by its first bytes."""
+    return _is_tfrecord_name(path) or is_gzip(path)
 
 
 def looks_like_tfrecord(path) -> bool:
     """A file named ``*.tfrecord*`` / ``*.gz`` or starting with the gzip magic bytes (the
     release's shards may carry no extension), or a folder holding such a file. Cheap: reads
-    two bytes at most per file."""
+    two bytes at most per file. Never raises."""
     path = Path(path)
-    if path.is_dir():
-        return bool(tfrecord_files(path, must_exist=False))
+    try:
+        if files.kind_of(path) == files.FOLDER:
+            return bool(tfrecord_files(path, must_exist=False))
+    except DataError:
+        return False
     return _is_tfrecord_file(path)
 
 
 def tfrecord_files(path: Path, must_exist: bool = True) -> list[Path]:
     """The file itself, or every TFRecord-looking file under a folder (see
-    :func:`looks_like_tfrecord`), sorted."""
+    :func:`looks_like_tfrecord`), sorted. Anything under the folder that is neither a regular
+    file nor a folder (a FIFO, a dangling symlink) is an error: shards are recognised by
+    content too, so such an entry might have been one."""
     path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        if must_exist:
-            raise DataError.at(path, "no such file or folder")
+    if not must_exist and not path.exists():
         return []
-    files = sorted(p for p in path.rglob("*") if _is_tfrecord_file(p))
-    if not files and must_exist:
+    if files.kind_of(path) == files.REGULAR:
+        return [path]
+    found = files.walk_files(path, _is_tfrecord_file,
+                             data_name=lambda name: _is_tfrecord_name(Path(name)))
+    if not found and must_exist:
         raise DataError.at(path, "the folder holds no *.tfrecord*, *.gz or gzip files")
-    return files
+    return found
 
 
 # --------------------------------------------------------------------------- reading
 
-def _examples(file: Path, modules):
-    """``(record number, tf.train.Example)`` for each record; gzip or not, by the magic bytes
-    (the AitW release is gzip; TensorFlow's own writer can do either)."""
-    example_pb2, reader, decode_error = modules
-    compression = "gzip" if _has_gzip_magic(file) else None
-    n = 0
+def _example(frame: Frame, file: Path, modules):
+    """One checked frame as a ``tf.train.Example``; a failed data CRC or bytes that are not an
+    Example are an error about this record alone (the framing around it is intact, so
+    ``--skip-invalid`` can drop it and read on)."""
+    example_pb2, decode_error = modules
+    if not frame.crc_ok:
+        raise DataError.at(file, f"record {frame.number} (byte {frame.offset}): its data fail "
+                                 "their CRC: the record is damaged")
+    example = example_pb2.Example()
     try:
-        records = reader.tfrecord_iterator(str(file), None, compression_type=compression)
-        for n, record in enumerate(records):
-            example = example_pb2.Example()
-            example.ParseFromString(bytes(record))  # the iterator reuses its buffer
-            yield n, example
-    except (RuntimeError, OSError, EOFError, zlib.error, decode_error) as exc:
-        raise DataError.at(file, f"record {n}: not a readable TFRecord of tf.train.Example "
-                                 f"({type(exc).__name__}: {exc})") from None
+        example.ParseFromString(frame.data)
+    except (decode_error, RuntimeError, ValueError) as exc:
+        raise DataError.at(file, f"record {frame.number}: not a readable TFRecord of "
+                                 f"tf.train.Example ({type(exc).__name__}: {exc})") from None
+    return example
+
+
+_NORMALIZED = Units(NORMALIZED)
 
 
 def _boxes(features, n_texts: int, n_types: int, err) -> tuple[Box, ...]:
-    """``image/ui_annotations_positions`` (N*4 flattened ``y, x, h, w``) as ``[x, y, w, h]``."""
+    """``image/ui_annotations_positions`` (N*4 flattened ``y, x, h, w``, normalized) as
+    ``[x, y, w, h]``, each on the screen."""
     key = "image/ui_annotations_positions"
     flat = feature_values(features, key, FEATURES, err)
     if len(flat) % 4:
@@ -167,7 +170,9 @@ def _boxes(features, n_texts: int, n_types: int, err) -> tuple[Box, ...]:
         if not all(math.isfinite(v) for v in box) or box[2] < 0 or box[3] < 0:
             raise err(f"{key}[{i // 4}] = {box} (y, x, h, w) is not finite or has a negative "
                       "height or width")
-        boxes.append(yxhw_to_xywh(box))
+        xywh = yxhw_to_xywh(box)
+        check_box_on_screen(xywh, f"{key}[{i // 4}] as x, y, w, h", _NORMALIZED, err)
+        boxes.append(xywh)
     return tuple(boxes)
 
 
@@ -180,6 +185,9 @@ def _screen(features, err) -> tuple[int, int] | None:
         return None
     if width <= 0 or height <= 0:
         raise err(f"image size must be positive, got width {width}, height {height}")
+    if max(width, height) > MAX_SCREEN_SIDE:
+        raise err(f"image size {width}x{height} is larger than any image can be (at most "
+                  f"{MAX_SCREEN_SIDE} pixels a side)")
     return (int(width), int(height))
 
 
@@ -205,6 +213,10 @@ def parse_example(example, file: Path, record: int) -> tuple[Step, int, tuple[in
         return DataError.at(file, message, episode=episode, step=step_id)
 
     length = one("episode_length", err)
+    if length < 1:
+        raise err(f"episode_length must be at least 1, got {length}")
+    if not 0 <= step_id < length:
+        raise err(f"step_id {step_id} is outside 0..episode_length-1 (episode_length {length})")
     goal = feature_text(one("goal_info", err), "goal_info", err)
     if not goal.strip():
         raise err("feature 'goal_info' is empty")
@@ -229,6 +241,10 @@ def _units_and_notes(screens: Counter, given: tuple[int, int] | None,
     stated = sorted(s for s in screens if s is not None)
     if given is not None:
         given = tuple(int(v) for v in given)
+        try:
+            Units(NORMALIZED, given)
+        except DataError as exc:
+            raise DataError.at(path, f"--screen-size: {exc}") from None
         wrong = [s for s in stated if s != given]
         if wrong:
             raise DataError.at(path, f"--screen-size {given[0]}x{given[1]} contradicts the "
@@ -251,8 +267,9 @@ def _units_and_notes(screens: Counter, given: tuple[int, int] | None,
 def _completeness_note(by_episode: dict[str, dict[int, Step]],
                        lengths: dict[str, int]) -> list[str]:
     """Partial episodes are data, not errors (a shard may cut one), but worth saying."""
-    partial = [e for e, steps in by_episode.items()
-               if sorted(steps) != list(range(lengths[e]))]
+    # Step ids are known to lie in 0..length-1 and to be distinct, so a count is enough (and
+    # never builds a list as long as a damaged episode_length says).
+    partial = [e for e, steps in by_episode.items() if len(steps) != lengths[e]]
     if not partial:
         return []
     return [f"{len(partial)} episode(s) do not hold exactly step_id 0..episode_length-1 "
@@ -269,15 +286,17 @@ def read_aitw_tfrecord(path, screen: tuple[int, int] | None = None,
     state. Steps are grouped by ``episode_id`` and ordered by ``step_id`` (``Step.index``).
     """
     path = Path(path)
-    files = tfrecord_files(path)
+    shards = tfrecord_files(path)     # a missing path or an empty folder: said before importing
     modules = _tfrecord()
     invalid = invalid or InvalidRecords(skip=False)
     collected = StepsByEpisode()
     lengths: dict[str, int] = {}
     screens: Counter = Counter()
-    for file in files:
-        for record, example in _examples(file, modules):
-            parsed = invalid.parse(parse_example, example, file, record)
+    for file in shards:
+        for frame in frames(file):
+            example = invalid.parse(_example, frame, file, modules)
+            parsed = None if example is None else invalid.parse(parse_example, example, file,
+                                                                frame.number)
             if parsed is None:
                 continue
             step, length, stated = parsed

@@ -21,14 +21,16 @@ exactly) and boxes ``[x/W, y/H, w/W, h/H]``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from harness.data import files
 from harness.data.aitw_conventions import check_action, yx_to_xy
+from harness.data.metadata import is_metadata
 from harness.data.prompts import render_prompt
-from harness.data.types import NORMALIZED, Box, Dataset, Step, StepsByEpisode, Units
+from harness.data.types import (MAX_SCREEN_SIDE, NORMALIZED, Box, Dataset, Step,
+                                StepsByEpisode, Units)
 from harness.data.validate import (InvalidRecords, checked_field, json_list, json_strings,
-                                   list_of_numbers, parse_json, read_text)
+                                   list_of_numbers, loads_strict, parse_json, read_text)
 from harness.errors import DataError
 
 FORMAT_NAME = "aitz"
@@ -44,21 +46,24 @@ _NAMES = {"action": "result_action_type", "text": "result_action_text",
 # --------------------------------------------------------------------------- detection
 
 def _json_files(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*.json") if p.is_file())
+    """Every ``*.json`` under the folder but a ``dataset.json`` (the folder's metadata, never
+    an episode); anything that is not a regular file or folder is an error."""
+    return files.walk_files(path, lambda p: p.name.endswith(".json") and not is_metadata(p),
+                            data_name=lambda name: name.endswith(".json"))
 
 
 def looks_like_aitz(path) -> bool:
     """A JSON list whose first element has ``ui_positions`` and ``result_action_type`` (for a
     folder: its first ``*.json`` file). Never raises."""
-    path = Path(path)
-    if path.is_dir():
-        files = _json_files(path)
-        if not files:
-            return False
-        path = files[0]
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        path = Path(path)
+        if files.kind_of(path) == files.FOLDER:
+            found = _json_files(path)
+            if not found:
+                return False
+            path = found[0]
+        content = loads_strict(files.read_text(path))
+    except (DataError, ValueError):
         return False
     return (isinstance(content, list) and bool(content) and isinstance(content[0], dict)
             and "ui_positions" in content[0] and "result_action_type" in content[0])
@@ -84,8 +89,16 @@ def _box(value, i: int, screen: tuple[int, int], err) -> Box:
 def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
     """Validate one AiTZ step and convert it to the harness convention. Errors name the file,
     the episode and the step (the step's ``step_id``, else its position in the file)."""
+    return _parse_record(raw, file=file, position=position, screen=screen)[0]
+
+
+def _parse_record(raw, *, file, position: int, screen: tuple[int, int]) -> tuple[Step, int]:
+    """One step and its record's ``episode_length``."""
     episode = raw.get("episode_id") if isinstance(raw, dict) else None
     step_id = raw.get("step_id") if isinstance(raw, dict) else None
+    # Only a plain string or integer is quoted in where the error is: the values themselves
+    # are not checked yet, and may be anything JSON holds.
+    episode = episode if isinstance(episode, str) else None
     where = step_id if isinstance(step_id, int) and not isinstance(step_id, bool) else \
         f"#{position} in the file"
 
@@ -96,6 +109,12 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
         raise err(f"a step must be an object, got {type(raw).__name__}")
     checked_field(raw, "episode_id", str, err)
     checked_field(raw, "step_id", int, err)
+    length = checked_field(raw, "episode_length", int, err)
+    if length < 1:
+        raise err(f"episode_length must be at least 1, got {length}")
+    if not 0 <= step_id < length:
+        raise err(f"step_id {step_id} is outside 0..episode_length-1 (episode_length "
+                  f"{length})")
     goal = checked_field(raw, "instruction", str, err)
     if not goal.strip():
         raise err("field 'instruction' (the goal) is empty")
@@ -111,21 +130,60 @@ def parse_step(raw, *, file, position: int, screen: tuple[int, int]) -> Step:
     lift = list_of_numbers(json_list(raw, "result_lift_yx", err), 2, "result_lift_yx", err)
     check_action(code, text, touch, lift, err, _NAMES)
     boxes = tuple(_box(p, i, screen, err) for i, p in enumerate(positions))
-    return Step(episode=episode, index=step_id, prompt=render_prompt(goal, zip(types, texts)),
+    step = Step(episode=episode, index=step_id, prompt=render_prompt(goal, zip(types, texts)),
                 boxes=boxes, action_type=code, type_text=text,
                 touch=yx_to_xy(touch), lift=yx_to_xy(lift))
+    return step, length
 
 
 # --------------------------------------------------------------------------- files and folders
 
-def _read_file(file: Path, screen: tuple[int, int], invalid: InvalidRecords) -> list[Step]:
-    content = parse_json(file, read_text(file))
+def _read_file(file: Path, screen: tuple[int, int],
+               invalid: InvalidRecords) -> list[tuple[Step, int]]:
+    text = read_text(file)
+    if not text.strip():
+        raise DataError.at(file, "the file is empty")
+    content = parse_json(file, text)
     if not isinstance(content, list) or not content:
         raise DataError.at(file, "an AiTZ file must hold a non-empty JSON list of steps, got "
                                  f"{type(content).__name__}")
-    steps = [invalid.parse(parse_step, raw, file=file, position=i, screen=screen)
-             for i, raw in enumerate(content)]
-    return [s for s in steps if s is not None]
+    parsed = [invalid.parse(_parse_record, raw, file=file, position=i, screen=screen)
+              for i, raw in enumerate(content)]
+    return [p for p in parsed if p is not None]
+
+
+def _missing_steps(step_ids, length: int) -> list[int]:
+    """The first three step ids of 0..length-1 that are absent (ids are known to lie in that
+    range, so this stops after len(step_ids) + 3 tries whatever ``length`` is)."""
+    missing = []
+    for i in range(length):
+        if len(missing) == 3:
+            break
+        if i not in step_ids:
+            missing.append(i)
+    return missing
+
+
+def _check_complete(collected: StepsByEpisode, lengths: dict, first_file: dict,
+                    invalid: InvalidRecords) -> list[str]:
+    """An AiTZ file holds whole episodes, so one that lacks a step between 0 and
+    episode_length-1 is damaged: an error, or, under --skip-invalid (whose dropped records
+    leave such gaps), a note."""
+    partial = []
+    for episode, steps in collected.episodes.items():
+        if len(steps) == lengths[episode]:
+            continue
+        missing = _missing_steps(steps, lengths[episode])
+        message = (f"holds {len(steps)} of its episode_length {lengths[episode]} steps "
+                   f"(missing step_id {', '.join(map(str, missing))}"
+                   f"{', ...' if lengths[episode] - len(steps) > len(missing) else ''})")
+        if not invalid.skip:
+            raise DataError.at(first_file[episode], message, episode=episode)
+        partial.append(episode)
+    if not partial:
+        return []
+    return [f"{len(partial)} episode(s) lack steps after --skip-invalid (first: "
+            f"{partial[0]!r}); their other steps are kept"]
 
 
 def _check_screen(path: Path, screen) -> tuple[int, int]:
@@ -135,10 +193,13 @@ def _check_screen(path: Path, screen) -> tuple[int, int]:
                                  "WIDTHxHEIGHT (the episode's PNG width x height)")
     try:
         width, height = (int(v) for v in screen)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError.at(path, f"screen size must be (width, height), got {screen!r}") from None
     if width <= 0 or height <= 0:
         raise DataError.at(path, f"screen size must be positive, got {width}x{height}")
+    if max(width, height) > MAX_SCREEN_SIDE:
+        raise DataError.at(path, f"screen size {width}x{height} is larger than any image can "
+                                 f"be (at most {MAX_SCREEN_SIDE} pixels a side)")
     return (width, height)
 
 
@@ -153,18 +214,24 @@ def read_aitz(path, screen: tuple[int, int] | None,
     path = Path(path)
     screen = _check_screen(path, screen)
     invalid = invalid or InvalidRecords(skip=False)
-    if path.is_dir():
-        files = _json_files(path)
-        if not files:
+    if files.kind_of(path) == files.FOLDER:
+        data = _json_files(path)
+        if not data:
             raise DataError.at(path, "the folder holds no .json data files")
-    elif path.is_file():
-        files = [path]
     else:
-        raise DataError.at(path, "no such file or folder")
+        data = [path]
     collected = StepsByEpisode()
-    for file in files:
-        for step in _read_file(file, screen, invalid):
+    lengths: dict[str, int] = {}
+    first_file: dict[str, Path] = {}
+    for file in data:
+        for step, length in _read_file(file, screen, invalid):
             collected.add(step, file)
+            first_file.setdefault(step.episode, file)
+            if lengths.setdefault(step.episode, length) != length:
+                raise DataError.at(file, f"episode_length {length} disagrees with "
+                                         f"{lengths[step.episode]} on an earlier step",
+                                   episode=step.episode, step=step.index)
+    partial_note = _check_complete(collected, lengths, first_file, invalid)
     steps = collected.ordered()
     width, height = screen
     note = (f"converted from AiTZ: points [y, x] -> (x, y) (normalized as stored; [-1, -1] kept "
@@ -173,7 +240,7 @@ def read_aitz(path, screen: tuple[int, int] | None,
             "screen; prompts rendered from instruction, ui_types and ui_text "
             "(harness.data.prompts); coat_* fields ignored (model-written, not labels)")
     return Dataset(steps=steps, units=Units(NORMALIZED, screen), source=str(path),
-                   axis_order_in_source="yx", notes=[note])
+                   axis_order_in_source="yx", notes=[note, *partial_note])
 
 
 __all__ = ["read_aitz", "looks_like_aitz", "parse_step", "FORMAT_NAME"]

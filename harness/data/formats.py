@@ -4,7 +4,8 @@ Formats (``--data-format``), one :class:`Reader` each in :data:`READERS`:
 
 - ``user-json``: the user's ``{episode_key: [step, ...]}`` files (:mod:`harness.data.user_json`);
   its units come from ``--units`` / ``--screen-size`` or a ``dataset.json``;
-- ``aitz``: the AiTZ export (:mod:`harness.data.aitz`); needs ``--screen-size``;
+- ``aitz``: the AiTZ export (:mod:`harness.data.aitz`); needs ``--screen-size`` (or a
+  ``screen_size`` in the folder's ``dataset.json``);
 - ``aitw-tfrecord``: AitW's GZIP TFRecords (:mod:`harness.data.aitw_tfrecord`).
 
 Detection looks at content, not only at names, and fails with the path named when nothing
@@ -17,15 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from harness.data import files
 # Each reader's module names its format (user-json also writes its name into dataset.json).
 from harness.data.aitw_tfrecord import FORMAT_NAME as AITW_TFRECORD
 from harness.data.aitw_tfrecord import looks_like_tfrecord, read_aitw_tfrecord, tfrecord_files
 from harness.data.aitz import FORMAT_NAME as AITZ
 from harness.data.aitz import looks_like_aitz, read_aitz
+from harness.data.metadata import METADATA_FILE, is_metadata, read_metadata
 from harness.data.types import NORMALIZED, Dataset
 from harness.data.user_json import FORMAT_NAME as USER_JSON
-from harness.data.user_json import (METADATA_FILE, looks_like_user_json, read_metadata,
-                                    read_user_json)
+from harness.data.user_json import looks_like_user_json, read_user_json
 from harness.data.validate import InvalidRecords
 from harness.errors import DataError
 
@@ -63,6 +65,9 @@ def _read_user_json(path, units, screen, invalid):
 
 @_reader(AITZ, looks_like_aitz, normalized_only=True)
 def _read_aitz(path, units, screen, invalid):
+    # The export states no screenshot size; a folder's dataset.json may (--screen-size wins).
+    if screen is None and files.kind_of(path) == files.FOLDER:
+        screen = read_metadata(path).get("screen_size")
     return read_aitz(path, screen, invalid)
 
 
@@ -88,13 +93,11 @@ def _detect_file(path: Path) -> str | None:
 def _detect_folder(path: Path) -> str:
     """A folder's format: its ``dataset.json`` when that names one, else its data files. JSON
     and TFRecord files together are ambiguous and an error, not a choice."""
-    declared = read_metadata(path).get("format")
+    declared = read_metadata(path, FORMATS).get("format")
     if declared is not None:
-        if declared not in FORMATS:
-            raise DataError.at(path / METADATA_FILE, f"unknown format {declared!r}; expected "
-                                                     f"one of {list(FORMATS)}")
         return declared
-    jsons = sorted(p for p in path.rglob("*.json") if p.is_file() and p.name != METADATA_FILE)
+    jsons = files.walk_files(path, lambda p: p.name.endswith(".json") and not is_metadata(p),
+                             data_name=lambda name: name.endswith(".json"))
     records = tfrecord_files(path, must_exist=False)
     if jsons and records:
         raise DataError.at(path, f"holds both JSON ({jsons[0].name}, ...) and TFRecord "
@@ -116,10 +119,9 @@ def detect_format(path) -> str:
     """One of :data:`FORMATS`, from a file's content (or extension, for TFRecords) or a
     folder's files; a :class:`DataError` naming the path when none matches."""
     path = Path(path)
-    if path.is_dir():
+    if files.kind_of(path) == files.FOLDER:
         return _detect_folder(path)
-    if not path.is_file():
-        raise DataError.at(path, "no such file or folder")
+    files.open_regular(path).close()  # unreadable: named as such, not as an unknown format
     found = _detect_file(path)
     if found is None:
         raise DataError.at(path, "cannot tell the data format: not a TFRecord, an AiTZ JSON "
@@ -149,6 +151,12 @@ def read_dataset(path, data_format: str | None = None, units: str | None = None,
     reader = READERS.get(fmt)
     if reader is None:
         raise DataError(f"unknown data format {fmt!r}; expected one of {list(FORMATS)}")
+    if data_format is not None and files.kind_of(path) == files.FOLDER:
+        # a folder's dataset.json is checked whoever reads the folder, and may not contradict
+        declared = read_metadata(path, FORMATS).get("format")
+        if declared is not None and declared != fmt:
+            raise DataError.at(path / METADATA_FILE, f"says the format is {declared!r}, but "
+                                                     f"--data-format is {fmt!r}")
     if reader.normalized_only:
         _check_units(fmt, units, path)
     invalid = InvalidRecords(skip_invalid)

@@ -26,6 +26,10 @@ BY_EPISODE = "episode"
 BY_GOAL = "goal"
 SPLIT_BY = (BY_EPISODE, BY_GOAL)
 
+#: The largest screen side accepted, in pixels: PNG's limit (2^31 - 1). A size below it that
+#: is still wrong (4000x4000 for a phone) is not visible in any file, and passes.
+MAX_SCREEN_SIDE = 2**31 - 1
+
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 
@@ -88,6 +92,9 @@ class Units:
             w, h = self.screen
             if not (w > 0 and h > 0):
                 raise DataError(f"screen size must be positive, got {self.screen}")
+            if max(w, h) > MAX_SCREEN_SIDE:
+                raise DataError(f"screen size {self.screen} is larger than any image can be "
+                                f"(at most {MAX_SCREEN_SIDE} pixels a side)")
 
     def scale(self) -> tuple[float, float]:
         """Divisors that take a point of these units to [0, 1] screen fractions."""

@@ -18,14 +18,16 @@ import json
 from pathlib import Path
 
 from harness import actions
-from harness.data.aitw_conventions import check_typed_text, check_used_code
+from harness.data import files
+from harness.data.aitw_conventions import check_no_gesture, check_typed_text, check_used_code
+from harness.data.metadata import METADATA_FILE, is_metadata, read_metadata
 from harness.data.types import NORMALIZED, PIXEL, Dataset, Step, Units
-from harness.data.validate import (InvalidRecords, check_on_screen, checked_field, numbers,
+from harness.data.validate import (InvalidRecords, check_box_on_screen, check_on_screen,
+                                   checked_field, checked_text, loads_strict, numbers,
                                    parse_json, read_text)
 from harness.errors import DataError
 from harness.io import atomic_write_text
 
-METADATA_FILE = "dataset.json"
 FORMAT_NAME = "user-json"
 
 
@@ -34,8 +36,8 @@ FORMAT_NAME = "user-json"
 def looks_like_user_json(path) -> bool:
     """A JSON object whose first value is a list of steps with ``prompt`` and ``results``."""
     try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        content = loads_strict(files.read_text(path))
+    except (DataError, ValueError):
         return False
     if not isinstance(content, dict) or not content:
         return False
@@ -61,8 +63,7 @@ def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
     boxes = []
     for i, box in enumerate(raw_boxes):
         b = numbers(box, 4, f"coordinates[{i}]", err)
-        if b[2] < 0 or b[3] < 0:
-            raise err(f"coordinates[{i}] = {list(box)} has a negative width or height")
+        check_box_on_screen(b, f"coordinates[{i}]", units, err)
         boxes.append(b)
     results = checked_field(raw, "results", dict, err)
     code = checked_field(results, "action_type", int, err, "results.")
@@ -73,35 +74,24 @@ def parse_step(raw, *, file, episode, index: int, units: Units) -> Step:
                     "results.touch_coords", err)
     lift = numbers(checked_field(results, "lift_coords", list, err, "results."), 2,
                    "results.lift_coords", err)
-    # Points lie on the screen, except the (-1, -1) of a step without a gesture; a DUAL_POINT
-    # step has a gesture, so even (-1, -1) is checked (and refused) there.
+    # A DUAL_POINT step's points lie on the screen (even (-1, -1) is checked, and refused,
+    # there); every other action has no gesture and stores exactly (-1, -1), as AitW does.
     for what, point in (("results.touch_coords", touch), ("results.lift_coords", lift)):
-        if code == actions.DUAL_POINT or point != actions.NO_POINT:
+        if code == actions.DUAL_POINT:
             check_on_screen(point, what, units, err)
+        else:
+            check_no_gesture(code, point, what, err)
     return Step(episode=str(episode), index=index, prompt=prompt, boxes=tuple(boxes),
                 action_type=code, type_text=text, touch=touch, lift=lift)
 
 
 # --------------------------------------------------------------------------- reading
 
-def read_metadata(folder: Path) -> dict:
-    path = folder / METADATA_FILE
-    if not path.is_file():
-        return {}
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError.at(path, f"not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise DataError.at(path, "must hold a JSON object")
-    return meta
-
-
 def resolve_units(meta: dict, units: str | None, screen: tuple[int, int] | None,
                   where: Path) -> Units:
     """Units from the command line, else from ``dataset.json``; an error if neither says."""
     kind = units or meta.get("units")
-    size = screen or (tuple(meta["screen_size"]) if meta.get("screen_size") else None)
+    size = screen or meta.get("screen_size")  # read_metadata checked it
     if kind is None:
         raise DataError.at(where, "the coordinate units of this data set are unknown: pass "
                            "--units normalized, or --units pixel --screen-size WIDTHxHEIGHT, or "
@@ -113,14 +103,15 @@ def resolve_units(meta: dict, units: str | None, screen: tuple[int, int] | None,
 
 
 def data_files(path: Path) -> list[Path]:
-    if path.is_file():
+    """The file itself, or every ``*.json`` under the folder but ``dataset.json``; anything
+    under it that is not a regular file or folder is an error (:func:`files.walk_files`)."""
+    if files.kind_of(path) == files.REGULAR:
         return [path]
-    if not path.is_dir():
-        raise DataError.at(path, "no such file or folder")
-    files = sorted(p for p in path.rglob("*.json") if p.name != METADATA_FILE)
-    if not files:
+    found = files.walk_files(path, lambda p: p.name.endswith(".json") and not is_metadata(p),
+                             data_name=lambda name: name.endswith(".json"))
+    if not found:
         raise DataError.at(path, "the folder holds no .json data files")
-    return files
+    return found
 
 
 def read_file(file: Path, units: Units, seen_episodes: dict[str, Path],
@@ -133,8 +124,12 @@ def read_file(file: Path, units: Units, seen_episodes: dict[str, Path],
     if not isinstance(content, dict):
         raise DataError.at(file, "expected an object {episode_key: [step, ...]}, got "
                                  f"{type(content).__name__}")
+    if not content:
+        raise DataError.at(file, "holds no episodes (an empty object)")
     steps = []
     for episode, raw_steps in content.items():
+        checked_text(episode, f"episode key {episode!r}",
+                     lambda message: DataError.at(file, message))
         if episode in seen_episodes:
             raise DataError.at(file, f"episode {episode!r} also appears in "
                                      f"{seen_episodes[episode]}")
@@ -154,7 +149,7 @@ def read_user_json(path, units: str | None = None, screen: tuple[int, int] | Non
                    invalid: InvalidRecords | None = None) -> Dataset:
     """Read a file or a folder of files in the user's format."""
     path = Path(path)
-    folder = path if path.is_dir() else path.parent
+    folder = path if files.kind_of(path) == files.FOLDER else path.parent
     resolved = resolve_units(read_metadata(folder), units, screen, path)
     seen: dict[str, Path] = {}
     steps = [s for f in data_files(path) for s in read_file(f, resolved, seen, invalid)]

@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.data import files
 from harness.data.types import Units
 from harness.errors import DataError
 
@@ -52,20 +53,52 @@ class InvalidRecords:
 # --------------------------------------------------------------------------- files
 
 def read_text(file: Path) -> str:
-    """The file as UTF-8 text; anything else is an error naming the byte where it fails."""
+    """The file as UTF-8 text, opened only if it is a regular file (:mod:`harness.data.files`)."""
+    return files.read_text(file)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs):
+    """``object_pairs_hook``: Python's JSON keeps the last of two equal keys, which would drop
+    an episode (or a field) without a word."""
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def loads_strict(text: str):
+    """JSON as Python values, refusing what ``json.loads`` accepts by accident or fails on
+    with a traceback: duplicate keys, nesting deeper than Python's stack, integers longer than
+    Python converts. Raises ``ValueError`` with a message that says which."""
     try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError.at(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        return json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as exc:
+        raise ValueError(f"the key {short_repr(exc.key)} appears twice in one object (JSON "
+                         "readers keep only the last)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("nested too deeply to read (lists or objects inside one another "
+                         "beyond Python's recursion limit)") from None
+    except ValueError as exc:   # e.g. an integer of more than 4300 digits
+        raise ValueError(str(exc).split(";")[0]) from None
 
 
 def parse_json(file: Path, text: str):
-    """``text`` (read from ``file``) as JSON; an error names the line and column."""
+    """``text`` (read from ``file``) as JSON (:func:`loads_strict`); an error names the file
+    and, for a syntax error, the line and column."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError.at(file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                                 f"{exc.colno})") from None
+        return loads_strict(text)
+    except ValueError as exc:
+        raise DataError.at(file, f"not valid JSON: {exc}") from None
 
 
 # --------------------------------------------------------------------------- JSON records
@@ -73,8 +106,22 @@ def parse_json(file: Path, text: str):
 def short_repr(value) -> str:
     """``repr(value)`` cut to 60 characters: enough to recognise a value in an error message
     without pasting a whole record into it."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deeply to show>"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def checked_text(value: str, what: str, err) -> str:
+    """A string that is valid Unicode: JSON's ``\\ud800`` escapes decode to lone surrogates,
+    which no UTF-8 consumer (the tokenizer, the records) can take."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise err(f"{what} holds a lone surrogate ({short_repr(value[exc.start:exc.end])} at "
+                  f"character {exc.start}), which is not valid Unicode text") from None
+    return value
 
 
 def checked_field(record: dict, key: str, kind, err, where: str = ""):
@@ -86,6 +133,8 @@ def checked_field(record: dict, key: str, kind, err, where: str = ""):
         expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
         raise err(f"field '{where}{key}' must be {expected}, got {type(value).__name__} "
                   f"{short_repr(value)}")
+    if isinstance(value, str):
+        checked_text(value, f"field '{where}{key}'", err)
     return value
 
 
@@ -93,9 +142,9 @@ def json_list(record: dict, key: str, err) -> list:
     """A string field that holds a JSON-encoded list (how the AiTZ export stores lists)."""
     text = checked_field(record, key, str, err)
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise err(f"field '{key}' is not a JSON-encoded list ({exc.msg}): "
+        value = loads_strict(text)
+    except ValueError as exc:
+        raise err(f"field '{key}' is not a JSON-encoded list ({exc}): "
                   f"{short_repr(text)}") from None
     if not isinstance(value, list):
         raise err(f"field '{key}' must hold a JSON list, got {type(value).__name__} "
@@ -109,6 +158,7 @@ def json_strings(record: dict, key: str, err) -> list[str]:
     for i, v in enumerate(values):
         if not isinstance(v, str):
             raise err(f"{key}[{i}] must be a string, got {short_repr(v)}")
+        checked_text(v, f"{key}[{i}]", err)
     return values
 
 
@@ -116,12 +166,21 @@ def json_strings(record: dict, key: str, err) -> list[str]:
 # Two ways to check a list of numbers, because the two JSON formats word their errors
 # differently: user-json names the element at fault, AiTZ quotes the list it got.
 
+def is_finite(value) -> bool:
+    """A finite number that a float can hold: JSON integers have no size limit, and one past
+    about 1.8e308 overflows (``math.isfinite`` raises on it instead of answering)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def number(value, what: str, err) -> float:
     """A finite int or float (not a bool), as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise err(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise err(f"{what} must be finite, got {value!r}")
+        raise err(f"{what} must be a number, got {type(value).__name__} {short_repr(value)}")
+    if not is_finite(value):
+        raise err(f"{what} must be finite, got {short_repr(value)}")
     return float(value)
 
 
@@ -129,7 +188,7 @@ def numbers(value, n: int, what: str, err) -> tuple[float, ...]:
     """A list or tuple of ``n`` numbers, each checked by :func:`number` and named by its
     index when it fails."""
     if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise err(f"{what} must be a list of {n} numbers, got {value!r}")
+        raise err(f"{what} must be a list of {n} numbers, got {short_repr(value)}")
     return tuple(number(v, f"{what}[{i}]", err) for i, v in enumerate(value))
 
 
@@ -137,7 +196,7 @@ def list_of_numbers(value, n: int, what: str, err) -> list[float]:
     """A list of ``n`` finite numbers (not bools); a failure quotes the whole list."""
     if (not isinstance(value, list) or len(value) != n
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
-            or not all(math.isfinite(v) for v in value)):
+            or not all(is_finite(v) for v in value)):
         raise err(f"{what} must be a list of {n} finite numbers, got {short_repr(value)}")
     return [float(v) for v in value]
 
@@ -149,6 +208,27 @@ def check_on_screen(point, what: str, units: Units, err) -> None:
     if not (0.0 <= x <= limit_x and 0.0 <= y <= limit_y):
         raise err(f"{what} {list(point)} lies outside the screen "
                   f"(x in [0, {limit_x:g}], y in [0, {limit_y:g}] for {units.describe()} data)")
+
+
+#: How far a box may reach past the screen's edge before it is called off the screen: a
+#: rounding pixel in pixel data; in normalized data 1e-3 of the screen (a pixel of a
+#: 1000-pixel screen, far above float32 rounding). Anything further (x = -5, 1e308) means the
+#: box is in other units or damaged.
+BOX_SLACK = {"pixel": 1.0, "normalized": 1e-3}
+
+
+def check_box_on_screen(box, what: str, units: Units, err) -> None:
+    """A box ``(x, y, w, h)`` in the data set's units: finite, no negative side, and on the
+    screen (give or take :data:`BOX_SLACK`)."""
+    x, y, w, h = box
+    if w < 0 or h < 0:
+        raise err(f"{what} = {list(box)} (x, y, w, h) has a negative width or height")
+    limit_x, limit_y = units.scale()
+    slack = BOX_SLACK[units.kind]
+    if not (x >= -slack and y >= -slack and x + w <= limit_x + slack
+            and y + h <= limit_y + slack):
+        raise err(f"{what} = {list(box)} (x, y, w, h) lies outside the screen (x in "
+                  f"[0, {limit_x:g}], y in [0, {limit_y:g}] for {units.describe()} data)")
 
 
 # --------------------------------------------------------------------------- tf.train.Example
