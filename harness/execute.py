@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from harness.config import Settings
+from harness.data.fingerprint import data_identity
 from harness.data.tensors import EncodedData
 from harness.encoders import resolve_encoder
 from harness.instruments.suite import Instruments
@@ -41,6 +42,7 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
         raise storage_error(run_dir, exc) from exc
     status = {"variant": variant.name, "seed": seed, "status": "running",
               "fingerprint": run_fingerprint(settings, variant),
+              "data": data_identity(data),    # a rerun on other data never keeps this run
               "design": variant.design.to_dict(), "started": time.time()}
     atomic_write_json(run_dir / STATUS_JSON, status)
     try:

@@ -17,6 +17,7 @@ from harness.data.aitz import FORMAT_NAME as AITZ
 from harness.data.tensors import EncodedData, encode_split, query_steps_for
 from harness.data.tokenize import load_pretrained_tokenizer, train_wordpiece
 from harness.data.types import BY_EPISODE, BY_GOAL, PIXEL, SPLIT_BY, Dataset, goal_of_prompt
+from harness.data.fingerprint import read_fingerprint
 from harness.data.formats import detect_format, read_dataset
 from harness.encoders import EncoderSpec, max_positions
 from harness.errors import DataError
@@ -97,6 +98,7 @@ def encode_dataset(dataset: Dataset, settings: DataSettings, spec: EncoderSpec,
     cut = {name: cut[id(p)] for name, p in parts.items()}
     description = dataset.describe()
     description.update({
+        "read": read_fingerprint(dataset),     # part of every run's identity
         "train_steps": len(train.steps), "val_steps": len(val.steps),
         "selection_steps": len(selection.steps), "heldout_steps": len(heldout.steps),
         "train_episodes": len(train.episodes()), "val_episodes": len(val.episodes()),

@@ -188,17 +188,71 @@ def needs_retry(status: dict | None) -> bool:
             or status.get("failure") == INFRASTRUCTURE)
 
 
-def check_reusable(status: dict | None, fingerprint: str, where: Path) -> bool:
-    """True when a finished run with the same settings can be kept; an error when a finished
-    run was made with other settings (mixing them would compare unlike with unlike). A run
-    the machine lost is never kept (:func:`needs_retry`)."""
+def check_reusable(status: dict | None, fingerprint: str, where: Path,
+                   data: dict | None = None) -> bool:
+    """True when a finished run with the same settings, design and data can be kept; an error
+    when a finished run was made with other settings or on other data (mixing them would
+    compare unlike with unlike), or before runs recorded their data, so that this cannot be
+    told. ``data``: the grid's data identity (:func:`harness.data.fingerprint.data_identity`);
+    None skips the data check. A run the machine lost is never kept (:func:`needs_retry`)."""
     if needs_retry(status):
         return False
     if status.get("fingerprint") != fingerprint:
         raise HarnessInputError(
             f"{where} holds a finished run made with different settings or design; pass "
             "--force to recompute every run, or choose another --out")
+    if data is None:
+        return True
+    recorded = status.get("data")
+    if not isinstance(recorded, dict) or "fingerprint" not in recorded:
+        raise HarnessInputError(
+            f"{where} holds a finished run recorded before runs recorded a fingerprint of "
+            "their data, so whether it used this data cannot be told; pass --force to "
+            "recompute every run, or choose another --out")
+    if recorded["fingerprint"] != data["fingerprint"]:
+        raise HarnessInputError(
+            f"{where} holds a finished run trained on other data: "
+            f"{describe_data_change(recorded, data)}; mixing its numbers with runs on this data "
+            "would compare unlike with unlike. Pass --force to recompute every run, or "
+            "choose another --out")
     return True
+
+
+SPLIT_LABELS = {"train": "training", "val": "validation", "selection": "selection",
+                "heldout": "held-out"}
+
+
+def describe_data_change(recorded: dict, now: dict) -> str:
+    """What differs between two data identities (status.json ``data``, made by
+    :func:`harness.data.fingerprint.data_identity`), in words."""
+    changes = []
+    old_read, new_read = recorded.get("read") or {}, now.get("read") or {}
+    if old_read != new_read:
+        if old_read.get("steps") != new_read.get("steps"):
+            changes.append(f"{new_read.get('steps')} steps in {new_read.get('episodes')} "
+                           f"episodes read now, {old_read.get('steps')} in "
+                           f"{old_read.get('episodes')} then")
+        else:
+            changes.append(f"the same {new_read.get('steps')} steps read, with other content")
+    old_splits, new_splits = recorded.get("splits") or {}, now.get("splits") or {}
+    # other words make every split's token ids differ: "other content" would say nothing
+    vocabulary_changed = recorded.get("vocabulary") != now.get("vocabulary")
+    for name in [*new_splits, *(n for n in old_splits if n not in new_splits)]:
+        old, new = old_splits.get(name), new_splits.get(name)
+        label = f"the {SPLIT_LABELS.get(name, name)} split"
+        if old == new:
+            continue
+        if old is None or new is None:
+            changes.append(f"{label} {'is new' if old is None else 'is gone'}")
+        elif old.get("steps") != new.get("steps"):
+            changes.append(f"{label} has {new.get('steps')} steps ({new.get('episodes')} "
+                           f"episodes), the recorded runs {old.get('steps')} "
+                           f"({old.get('episodes')} episodes)")
+        elif not vocabulary_changed:
+            changes.append(f"{label} has the same {new.get('steps')} steps with other content")
+    if vocabulary_changed:
+        changes.append("the tokenizer's vocabulary differs (so every split's encoding does)")
+    return "; ".join(changes) or "the data fingerprint differs"
 
 
 def read_steps(run_dir: Path) -> pd.DataFrame | None:

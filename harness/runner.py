@@ -13,6 +13,7 @@ import torch
 
 from harness.config import Settings
 from harness.prepare import prepare_data
+from harness.data.fingerprint import data_identity
 from harness.data.tensors import EncodedData, episode_column
 from harness.encoders import resolve_encoder
 from harness.environment import command_line, describe_environment
@@ -46,6 +47,18 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
     paths.root.mkdir(parents=True, exist_ok=True)
     spec = resolve_encoder(settings.encoder)
     data = data or prepare_data(settings.data, spec)
+    # Which runs are kept is decided before anything is written: a folder holding runs of
+    # other settings or other data is refused with its run.json and baseline scores intact.
+    identity = data_identity(data)
+    by_name = {v.name: v for v in variants}
+    plan = []
+    for name, seed in planned_runs([v.name for v in variants], planned):
+        run_dir = paths.run_dir(name, seed)
+        reused = not force and check_reusable(read_status(run_dir),
+                                              run_fingerprint(settings, by_name[name]),
+                                              run_dir, identity)
+        plan.append((by_name[name], seed, run_dir, reused))
+
     train_targets = split_targets(data.train, data.units)
     heldout_targets = split_targets(data.heldout, data.units)
     baselines = baseline_metrics(train_targets, heldout_targets)
@@ -66,7 +79,7 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         "execution": {"executor": executor, "jobs": jobs,
                       "threads_per_run": threads or torch.get_num_threads()},
         "encoder": spec.describe(),
-        "data": data.description,
+        "data": {**data.description, "fingerprint": identity},
         "baselines": baselines,
         # the same baselines on the selection split, what choices compare with
         "selection_baselines": baseline_metrics(train_targets, split_targets(data.selection,
@@ -82,13 +95,9 @@ def run_grid(settings: Settings, variants: list[Variant], out: Path, *, force: b
         store = MlflowStore(paths.root)
         store.open_grid()
     todo = []
-    by_name = {v.name: v for v in variants}
-    for name, seed in planned_runs([v.name for v in variants], planned):
-        variant = by_name[name]
-        run_dir = paths.run_dir(variant.name, seed)
+    for variant, seed, run_dir, reused in plan:
         events = paths.tensorboard_dir(variant.name, seed) if tensorboard else None
-        if not force and check_reusable(read_status(run_dir),
-                                        run_fingerprint(settings, variant), run_dir):
+        if reused:
             if events is not None:
                 _reused_run_events(run_dir, events, variant, seed)
             continue
