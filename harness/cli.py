@@ -328,6 +328,12 @@ def _terminate_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _warn_unreadable(line: str) -> None:
+    # a damaged folder must not pass unnoticed: named here as well as in the report
+    print(f"warning: {line}; its run counts as missing" if "/runs/" in line
+          else f"warning: {line}", file=sys.stderr)
+
+
 def _command_lock(args):
     """The output folder this command writes, locked (:mod:`harness.lock`) for its whole
     duration, taken before any data is read so that a second command is refused at once."""
@@ -391,7 +397,7 @@ def _main(args) -> int:
     if args.report_only is not None:
         from harness.report import build_report
         report = build_report(args.report_only, margin=args.equivalence_margin,
-                              multiplicity=args.multiplicity)
+                              multiplicity=args.multiplicity, warn=_warn_unreadable)
         print(f"report: {report}")
         if args.log:     # the rebuilt report onto the logs, and any run they lack
             from harness.logs.export import export_logs

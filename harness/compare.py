@@ -25,7 +25,10 @@ TIMING_METRICS = {"step_time_s", "samples_per_s", "tokens_per_s", "peak_memory_m
                   "probe/seconds"}
 #: status.json keys (at any depth) that measure the machine or the clock.
 TIMING_KEYS = {"started", "finished", "train_seconds", "peak_memory_mb", "probe_seconds",
-               "seconds", "wall_seconds"}
+               "seconds", "wall_seconds",
+               # checksums of the run's files, steps.csv with its step times included; the
+               # files' values are compared one by one instead
+               "files"}
 
 
 def _same(a, b) -> bool:

@@ -23,7 +23,8 @@ from harness.encoders import resolve_encoder
 from harness.instruments.suite import Instruments
 from harness.io import TRANSIENT_STORAGE, StorageError, atomic_write_json, storage_error
 from harness.records import StepRecords
-from harness.results import DESIGN, ERROR_TXT, INFRASTRUCTURE, STATUS_JSON, run_fingerprint
+from harness.results import (DESIGN, ERROR_TXT, INFRASTRUCTURE, STATUS_JSON, record_files,
+                             run_fingerprint)
 from harness.train import HookChain, Hooks, train
 from variants.registry import Variant
 
@@ -96,6 +97,9 @@ def run_one(data: EncodedData, variant: Variant, seed: int, settings: Settings, 
             lost_storage = lost_storage or storage_error(run_dir, exc)
             status.update(status="failed", failure=INFRASTRUCTURE, message=str(lost_storage))
         status["finished"] = time.time()
+        if complete and lost_storage is None:
+            # what the report checks the run's files against: damage after the run is named
+            status["files"] = record_files(run_dir)
         if live is not None:
             try:
                 live.finish(status)

@@ -37,7 +37,7 @@ import os
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +255,45 @@ def describe_data_change(recorded: dict, now: dict) -> str:
     return "; ".join(changes) or "the data fingerprint differs"
 
 
+#: A finished run's record files, each one's size and SHA-256 kept in its status.json
+#: (``files``), so that a file damaged or cut after the run wrote it is found, not read.
+RECORD_FILES = (STEPS_CSV, HELDOUT_SCORES, SELECTION_SCORES)
+
+
+def record_files(run_dir: Path) -> dict:
+    """``{file: {"bytes": n, "sha256": hex}}`` of the run's record files that exist."""
+    files = {}
+    for name in RECORD_FILES:
+        path = run_dir / name
+        if path.is_file():
+            data = path.read_bytes()
+            files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return files
+
+
+def check_record_files(run_dir: Path, status: dict) -> None:
+    """Raise :class:`RecordChanged` naming the first record file that differs from what the
+    run wrote (status.json ``files``; runs recorded before it are not checked)."""
+    for name, expected in (status.get("files") or {}).items():
+        path = run_dir / name
+        if not path.is_file():
+            raise RecordChanged(path, "gone, or not a regular file, although the run wrote it")
+        data = path.read_bytes()
+        if len(data) != expected.get("bytes"):
+            raise RecordChanged(path, f"{len(data)} bytes, the run wrote {expected.get('bytes')}")
+        if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+            raise RecordChanged(path, "its content differs from what the run wrote "
+                                      "(SHA-256 in status.json)")
+
+
+class RecordChanged(ValueError):
+    """A record file that is not what its run wrote (``path``: the file)."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(why)
+        self.path = path
+
+
 def read_steps(run_dir: Path) -> pd.DataFrame | None:
     """A run's step records: the final file, else what a running or interrupted run has
     flushed so far (a line being written at this moment is skipped, not an error)."""
@@ -348,6 +387,8 @@ class Gathered:
     summary: pd.DataFrame              # one row per (variant, seed), status "missing" included
     steps: pd.DataFrame                # every run's records, long form
     statuses: dict                     # (variant, seed) -> status.json as read
+    #: "path: unreadable (why)" for each record that could not be read; its run is missing
+    unreadable: list = field(default_factory=list)
 
 
 def planned_runs(variant_names: list[str], seeds) -> list[tuple[str, int]]:
@@ -378,11 +419,11 @@ def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
     report are built from (``seeds`` as :func:`planned_runs` takes them). A run with no
     folder is status ``missing``; a run that was still running when its process died is
     ``interrupted``."""
-    rows, frames, statuses = [], [], {}
+    rows, frames, statuses, unreadable = [], [], {}, []
     for name, seed in planned_runs(variant_names, seeds):
-        run_dir = paths.run_dir(name, seed)
-        status = read_status(run_dir) or {"variant": name, "seed": seed, "status": "missing"}
-        steps = read_steps(run_dir)
+        status, steps, problem = _read_run(paths.run_dir(name, seed), name, seed)
+        if problem:
+            unreadable.append(problem)
         if steps is not None and not steps.empty:
             frames.append(steps.assign(variant=name, seed=seed)[STEP_COLUMNS])
         rows.append(summary_row(status, steps))
@@ -390,7 +431,66 @@ def gather(paths: RunPaths, variant_names: list[str], seeds) -> Gathered:
     steps_all = (pd.concat(frames, ignore_index=True) if frames
                  else pd.DataFrame(columns=STEP_COLUMNS))
     steps_all = steps_all.astype(STEP_DTYPES)
-    return Gathered(pd.DataFrame(rows), steps_all, statuses)
+    return Gathered(pd.DataFrame(rows), steps_all, statuses, unreadable)
+
+
+#: What reading a damaged record raises: bad JSON or CSV (ValueError, pandas' parser errors
+#: and UnicodeDecodeError among them), a folder or a FIFO where a file should be (OSError),
+#: a table without its columns (KeyError), a JSON value of the wrong type (TypeError).
+READ_ERRORS = (ValueError, OSError, KeyError, TypeError)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return (text.splitlines() or [""])[0][:200]
+
+
+def unreadable_run(name: str, seed: int, path: Path, exc: BaseException) -> tuple[dict, str]:
+    """The status of a run whose record ``path`` cannot be read (it counts as missing, and
+    says why), and the line naming the file."""
+    problem = f"{path}: unreadable ({first_line(exc)})"
+    return {"variant": name, "seed": seed, "status": "missing",
+            "message": f"counted as missing: {problem}"}, problem
+
+
+def _read_run(run_dir: Path, name: str, seed: int) -> tuple[dict, pd.DataFrame | None,
+                                                             str | None]:
+    """(status, step records, problem) of one run folder. A record that cannot be read makes
+    the run missing with the file named, rather than a traceback or a silent gap."""
+    path = run_dir / STATUS_JSON
+    if not os.path.lexists(path):
+        return {"variant": name, "seed": seed, "status": "missing"}, None, None
+    try:
+        if not path.is_file():
+            raise IsADirectoryError("not a regular file")
+        status = read_json(path)
+        if not isinstance(status, dict):
+            raise TypeError(f"a JSON {type(status).__name__}, not an object")
+    except READ_ERRORS as exc:
+        missing, problem = unreadable_run(name, seed, path, exc)
+        return missing, None, problem
+    try:
+        check_record_files(run_dir, status)
+    except READ_ERRORS as exc:
+        where = getattr(exc, "path", None) or Path(getattr(exc, "filename", None) or run_dir)
+        missing, problem = unreadable_run(name, seed, where, exc)
+        return missing, None, problem
+    try:
+        steps = read_steps(run_dir)
+        if steps is not None:
+            if not set(STEP_COLUMNS[2:]) <= set(steps.columns):
+                raise KeyError(f"columns {list(steps.columns)}, expected {STEP_COLUMNS[2:]}")
+            # a garbled value would otherwise reach the analysis as text
+            steps = steps.assign(step=pd.to_numeric(steps["step"], errors="raise"),
+                                 value=pd.to_numeric(steps["value"], errors="raise"))
+        if steps is None and status.get("status") in ("ok", "diverged"):
+            raise FileNotFoundError("no such file, although the run finished")
+    except READ_ERRORS as exc:
+        where = run_dir / (STEPS_CSV if os.path.lexists(run_dir / STEPS_CSV) else STEPS_PARTIAL)
+        missing, problem = unreadable_run(name, seed, where, exc)
+        return missing, None, problem
+    return status, steps, None
 
 
 def collect(paths: RunPaths, variant_names: list[str], seeds) -> tuple[pd.DataFrame,

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from harness.errors import HarnessInputError
 from harness.instruments import registry
 from harness.io import atomic_write_csv, atomic_write_text
 from harness.schema import describe_precision
@@ -25,6 +26,7 @@ from harness.report.load import GridRecords, load_records
 from harness.report.plots import make_plots
 from harness.report.stats import DEFAULT_MARGIN, verdict_rule
 from harness.report.tables import effects_for_readers
+from harness.results import READ_ERRORS, SEARCH_JSON, first_line
 
 LATEST_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "latest.csv"
 #: The report's own curves, with their headings and where each is listed; the instruments'
@@ -158,7 +160,10 @@ def _benchmarks(root: Path):
     of this checkout (``benchmarks/results/latest.csv``), if any."""
     for path in (root / "benchmarks.csv", LATEST_BENCHMARKS):
         if path.is_file():
-            return pd.read_csv(path), str(path)
+            try:
+                return pd.read_csv(path), str(path)
+            except READ_ERRORS:       # a courtesy section: a damaged file leaves it out
+                continue
     return None, None
 
 
@@ -177,12 +182,16 @@ def cost_of_choices(by_variant: pd.Series, effects: pd.DataFrame) -> pd.DataFram
 
 
 def build_report(root, margin: float = DEFAULT_MARGIN,
-                 multiplicity: str = "bh") -> Path:
+                 multiplicity: str = "bh", warn=None) -> Path:
     """Write ``index.html``, ``plots/`` and ``tables/`` into the output folder ``root``;
     ``margin``: the equivalence margin of the verdicts; ``multiplicity``: the procedure that
-    adjusts each family's helps/hurts decisions (:mod:`harness.report.multiplicity`)."""
+    adjusts each family's helps/hurts decisions (:mod:`harness.report.multiplicity`);
+    ``warn``: called with one line for each record that could not be read (the report lists
+    them too, and counts their runs as missing)."""
     root = Path(root)
     records = load_records(root)
+    for line in records.unreadable if warn is not None else ():
+        warn(line)
     summary = A.summary_table(records)
     effects = A.effects_table(records, margin, multiplicity)
     measured = A.claim_measurements(records)
@@ -196,8 +205,12 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
     flops = A.flops_by_variant(records)
     if not flops.empty:
         cost_table = cost_table.merge(flops.reset_index(), on="variant", how="left")
-    search = A.search_path(records.root)
-    search_confirmation = A.search_confirmation(records.root)
+    try:
+        search = A.search_path(records.root)
+        search_confirmation = A.search_confirmation(records.root)
+    except (*READ_ERRORS, AttributeError) as exc:     # a damaged search.json
+        raise HarnessInputError(f"{records.root / SEARCH_JSON}: unreadable ({first_line(exc)}); "
+                                "the report of a search needs it") from None
     corrections, corrections_source = correction_evidence(records, effects)
     tables = _listed({
         **({"corrections": corrections} if corrections is not None else {}),
@@ -219,7 +232,8 @@ def build_report(root, margin: float = DEFAULT_MARGIN,
         steps=settings["train"]["steps"], device=settings["device"],
         generated=time.strftime("%Y-%m-%d %H:%M", time.localtime(
             records.run.get("written", time.time()))),
-        incomplete=_incomplete(records), run_facts=_run_facts(records),
+        incomplete=_incomplete(records), unreadable=records.unreadable,
+        run_facts=_run_facts(records),
         command=records.run.get("command", ""),
         metrics=[*A.METRICS.items(), *A.HEAD_METRICS.items()], cost=list(A.COST.items()),
         summary=summary.to_dict("records"), best=A.best_variants(summary),

@@ -4,15 +4,18 @@ from models, so a report can be rebuilt at any time, also over a partial or fail
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from harness.errors import HarnessInputError
 from harness.io import read_json
-from harness.results import (BASELINE_SCORES, ERROR_TXT, RunPaths, episode_ids, gather,
-                             read_heldout_scores, read_selection_scores, read_sequential,
-                             score_matrix, sequential_seeds)
+from harness.results import (BASELINE_SCORES, BASELINE_SELECTION_SCORES, ERROR_TXT,
+                             HELDOUT_SCORES, READ_ERRORS, SELECTION_SCORES, RunPaths,
+                             episode_ids, first_line, gather, read_heldout_scores,
+                             read_selection_scores, read_sequential, score_matrix,
+                             sequential_seeds, unreadable_run)
 
 
 @dataclass
@@ -32,6 +35,9 @@ class GridRecords:
     #: (variant, seed) -> each selection step's scores (``selection_scores.csv``), runs that
     #: have it; what choices (the recommendation) read, never the held-out scores
     selection_scores: dict = field(default_factory=dict)
+    #: "path: unreadable (why)" for each record that could not be read; a run with one
+    #: counts as missing (the report lists them; nothing is dropped silently)
+    unreadable: list[str] = field(default_factory=list)
 
     def score_matrix(self, variant: str, seeds, metric: str):
         """(seeds x held-out steps) scores of one metric, rows in the order of ``seeds``;
@@ -106,21 +112,28 @@ class GridRecords:
 
 def load_records(root) -> GridRecords:
     """The records of an output folder. Runs listed in run.json but absent on disk come back
-    with status ``missing``; runs still in progress with what they flushed so far."""
+    with status ``missing``; runs still in progress with what they flushed so far.
+
+    A damaged folder is read as far as it can be: each per-run file that cannot be read
+    (garbled, empty, truncated, not UTF-8, a folder where a file should be, or deleted
+    although the run finished ok) is named in ``unreadable`` and its run counts as missing,
+    never dropped silently: a run without its per-step scores would change the intervals
+    unnoticed. A damaged run.json or sequential.json is an error naming it (without them
+    the grid's runs and looks are unknown)."""
     root = Path(root)
     paths = RunPaths(root)
     if not paths.run_json.is_file():
         raise HarnessInputError(f"{root}: no run.json here; --report-only takes the output "
                                 "folder of an earlier run")
-    run = read_json(paths.run_json)
-    variants = run.get("variants", [])
+    run, variants, default_seeds = _read_run_json(paths.run_json)
     sequential = read_sequential(root)
     names = [v["name"] for v in variants]
-    planned = run["settings"]["seeds"]
+    planned = default_seeds
     if sequential is not None:
         added = sequential_seeds(sequential)
         planned = {name: sorted(set(planned) | set(added.get(name, ()))) for name in names}
     found = gather(paths, names, planned)
+    unreadable = list(found.unreadable)
     summary = found.summary.copy()
     summary.loc[summary.status == "running", "status"] = "interrupted"
     facts = {key: status.get("facts") or {} for key, status in found.statuses.items()}
@@ -128,18 +141,93 @@ def load_records(root) -> GridRecords:
     for (name, seed) in found.statuses:
         error = paths.run_dir(name, seed) / ERROR_TXT
         if error.is_file():
-            errors[(name, seed)] = error.read_text(encoding="utf-8")
-    scores = {}
-    for (name, seed), status in found.statuses.items():
-        frame = read_heldout_scores(paths.run_dir(name, seed), status)
-        if frame is not None:
-            scores[(name, seed)] = frame
-    selection = {}
-    for (name, seed), status in found.statuses.items():
-        frame = read_selection_scores(paths.run_dir(name, seed), status)
-        if frame is not None:
-            selection[(name, seed)] = frame
-    baseline_path = root / BASELINE_SCORES
-    baseline = pd.read_csv(baseline_path) if baseline_path.is_file() else None
+            errors[(name, seed)] = _read_text(error)
+    baseline = _baseline(root / BASELINE_SCORES, unreadable,
+                         (run.get("data") or {}).get("heldout_steps"))
+
+    def mark_missing(name, seed, path, exc):
+        missing, problem = unreadable_run(name, seed, path, exc)
+        unreadable.append(problem)
+        row = (summary.variant == name) & (summary.seed == seed)
+        summary.loc[row, "status"] = "missing"
+        summary.loc[row, "message"] = missing["message"]
+
+    scores, selection = {}, {}
+    # Per-step scores exist for every ok run of a folder written since they were introduced
+    # (with the baseline's): one missing there is damage; only older folders lack them all.
+    for target, file, reader, baseline_file in (
+            (scores, HELDOUT_SCORES, read_heldout_scores, BASELINE_SCORES),
+            (selection, SELECTION_SCORES, read_selection_scores, BASELINE_SELECTION_SCORES)):
+        expected = (root / baseline_file).exists() or any(
+            (paths.run_dir(n, s) / file).exists() for n, s in found.statuses)
+        for (name, seed), status in found.statuses.items():
+            run_dir = paths.run_dir(name, seed)
+            if (summary.loc[(summary.variant == name) & (summary.seed == seed),
+                            "status"] == "missing").all():
+                continue                  # already counted as missing
+            try:
+                frame = reader(run_dir, status)
+                if frame is None and status.get("status") == "ok" and expected:
+                    raise FileNotFoundError("no such file, although the run finished ok")
+                if frame is not None:
+                    target[(name, seed)] = _checked_scores(frame)
+            except READ_ERRORS as exc:
+                scores.pop((name, seed), None)
+                selection.pop((name, seed), None)
+                mark_missing(name, seed, run_dir / file, exc)
     return GridRecords(root, run, summary, found.steps, facts, errors, variants, scores,
-                       baseline, sequential, selection)
+                       baseline, sequential, selection, unreadable)
+
+
+def _read_run_json(path: Path) -> tuple[dict, list[dict], list[int]]:
+    """run.json, its variants and seeds; a clear error naming it when it is damaged (without
+    it the report cannot know which runs belong to the grid)."""
+    try:
+        run = read_json(path)
+        variants = list(run.get("variants", []))
+        seeds = [int(s) for s in run["settings"]["seeds"]]
+        if not all(isinstance(v["name"], str) and isinstance(v["design"], dict)
+                   for v in variants):
+            raise ValueError("a variant without a name or a design")
+    except (*READ_ERRORS, AttributeError) as exc:
+        raise HarnessInputError(f"{path}: unreadable ({first_line(exc)}); the report needs it "
+                                "to know the grid's variants and seeds (rerun the grid into "
+                                "this folder, or into another --out, to write it again)") from None
+    return run, variants, seeds
+
+
+def _baseline(path: Path, unreadable: list[str], steps: int | None) -> pd.DataFrame | None:
+    """The trivial baseline's per-step scores, or None (named in ``unreadable``) when the
+    file is damaged (``steps``: the held-out steps run.json counts, which it must have):
+    comparisons with the baseline are then left out."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        frame = _checked_scores(pd.read_csv(path))
+        if steps is not None and len(frame) != steps:
+            raise ValueError(f"{len(frame)} rows, run.json counts {steps} held-out steps")
+        return frame
+    except READ_ERRORS as exc:
+        unreadable.append(f"{path}: unreadable ({first_line(exc)}); comparisons with the "
+                          "trivial baseline are left out")
+        return None
+
+
+def _checked_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-step scores as the analysis reads them: rows, score columns, numbers."""
+    if frame.empty:
+        raise ValueError("no rows")
+    numeric = [c for c in frame.columns if c not in ("item", "episode")]
+    if not numeric:
+        raise ValueError(f"no score columns (columns {list(frame.columns)})")
+    for column in numeric:
+        pd.to_numeric(frame[column], errors="raise")
+    return frame
+
+
+def _read_text(path: Path) -> str:
+    """error.txt as text: a byte that is not UTF-8 is shown replaced, not a reason to fail."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(unreadable: {first_line(exc)})"
