@@ -17,11 +17,13 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.environment import cpu_model  # noqa: E402
 from tests.fuzz.runner import MUST_BE_ZERO, TIME_LIMIT_S  # noqa: E402
 from tests.fuzz.suite import FAMILIES, run_family  # noqa: E402
 
@@ -30,13 +32,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "fuzz" / "counts.json")
     args = parser.parse_args(argv)
-    families, failures = {}, []
+    families, failures, seconds = {}, [], {}
     with tempfile.TemporaryDirectory() as folder:
         for name in FAMILIES:
+            start = time.perf_counter()
             tally = run_family(name, Path(folder))
+            seconds[name] = round(time.perf_counter() - start, 1)
             families[name] = tally.counts()
             failures += tally.failures()
-            print(f"{name}: {families[name]}", flush=True)
+            print(f"{name}: {families[name]} in {seconds[name]} s", flush=True)
     keys = families["user-json"]
     total = {key: sum(c[key] for c in families.values()) for key in keys}
     record = {
@@ -48,6 +52,9 @@ def main(argv=None) -> int:
                              "for the path)" if os.geteuid() == 0 else "chmod 000"),
         "families": families,
         "total": total,
+        "seconds": {**seconds, "total": round(sum(seconds.values()), 1)},
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

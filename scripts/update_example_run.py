@@ -51,8 +51,9 @@ SEARCH_DIR = ROOT / "docs" / "example-search"
 BLOCKS = ("machine", "results", "effects")
 #: Blocks filled in only where the README has their markers.
 OPTIONAL_BLOCKS = ("findings", "search", "decisions", "until-decided", "calibration",
-                   "corrections", "time-check", "aggregators")
+                   "corrections", "time-check", "aggregators", "fuzz")
 CALIBRATION_DIR = ROOT / "docs" / "calibration"
+FUZZ_COUNTS = ROOT / "docs" / "fuzz" / "counts.json"
 
 #: The summary's metrics as the results table shows them (the step accuracy with its interval).
 SIMPLE_METRICS = ("action_acc", "tap_acc", "swipe_acc")
@@ -498,6 +499,31 @@ def render_corrections(folder: Path) -> str:
                                  "confirmation (step accuracy)"], rows))
 
 
+def render_fuzz(path: Path = FUZZ_COUNTS) -> str:
+    """The fuzz suite's counts (``docs/fuzz/counts.json``, written by
+    ``scripts/fuzz_counts.py``): inputs tried and what became of them, per family."""
+    if not path.is_file():
+        return "(no fuzz counts committed)"
+    counts = read_json(path)
+    families, total = counts["families"], counts["total"]
+    seconds = counts.get("seconds", {})
+    columns = ["inputs", "clear_error", "read", *counts["must_be_zero"]]
+    labels = {"inputs": "inputs tried", "clear_error": "clear errors", "read": "read correctly",
+              "unclear_error": "errors naming nothing", "traceback": "tracebacks",
+              "silent_acceptance": "silent acceptances", "misread": "misreads",
+              "hang": "hangs"}
+    rows = [[f"`{name}`", *[str(c[k]) for k in columns], fmt(seconds.get(name), 1)]
+            for name, c in families.items()]
+    rows.append(["all", *[f"**{total[k]}**" for k in columns], fmt(seconds.get("total"), 1)])
+    head = (f"`{counts['command']}` on {counts.get('cpu_model', 'an unnamed CPU')} "
+            f"({counts.get('cores', '?')} cores); each input has {counts['time_limit_per_input_s']} s "
+            f"before it counts as a hang. Unreadable files: {counts['unreadable_files']}. Filled "
+            f"in by `scripts/update_example_run.py` from "
+            f"[docs/fuzz/counts.json](docs/fuzz/counts.json); do not edit by hand.")
+    return (textwrap.fill(head, width=96, break_long_words=False, break_on_hyphens=False)
+            + "\n\n" + _table(["family", *[labels[k] for k in columns], "seconds"], rows))
+
+
 def render_blocks(folder: Path, link_prefix: str = "docs/example-run") -> dict[str, str]:
     """Every block's content (without markers), rendered from an example-run folder."""
     example = load_example(folder)
@@ -640,6 +666,8 @@ def render_readme(readme_text: str, folder: Path, link_prefix: str = "docs/examp
         blocks["time-check"] = render_time_check(folder)
     if has_block(readme_text, "corrections"):
         blocks["corrections"] = render_corrections(CORRECTIONS_DIR)
+    if has_block(readme_text, "fuzz"):
+        blocks["fuzz"] = render_fuzz(FUZZ_COUNTS)
     return replace_blocks(readme_text, blocks)
 
 
