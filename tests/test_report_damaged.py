@@ -153,3 +153,18 @@ def test_a_damaged_benchmarks_table_leaves_its_section_out(grid, tmp_path):
     shutil.copytree(grid, folder)
     (folder / "benchmarks.csv").write_bytes(b"\x00\x01,\"\n")
     assert build_report(folder).is_file()
+
+
+def test_a_run_lost_to_the_machine_is_interrupted_in_the_report_not_a_crash(grid, tmp_path):
+    import json
+    folder = tmp_path / "lost"
+    shutil.copytree(grid, folder)
+    path = folder / "runs/fixed/seed1/status.json"
+    status = json.loads(path.read_text())
+    status.update(status="failed", failure="infrastructure",
+                  message="worker died: signal 9 (SIGKILL)", final={})
+    path.write_text(json.dumps(status))
+    records = load_records(folder)
+    by_run = records.summary.set_index(["variant", "seed"]).status
+    assert by_run[("fixed", 1)] == "interrupted"
+    assert records.unreadable == []

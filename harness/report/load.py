@@ -12,8 +12,8 @@ import pandas as pd
 from harness.errors import HarnessInputError
 from harness.io import read_json
 from harness.results import (BASELINE_SCORES, BASELINE_SELECTION_SCORES, ERROR_TXT,
-                             HELDOUT_SCORES, READ_ERRORS, SELECTION_SCORES, RunPaths,
-                             episode_ids, first_line, gather, read_heldout_scores,
+                             HELDOUT_SCORES, INFRASTRUCTURE, READ_ERRORS, SELECTION_SCORES,
+                             RunPaths, episode_ids, first_line, gather, read_heldout_scores,
                              read_selection_scores, read_sequential, score_matrix,
                              sequential_seeds, unreadable_run)
 
@@ -136,6 +136,12 @@ def load_records(root) -> GridRecords:
     unreadable = list(found.unreadable)
     summary = found.summary.copy()
     summary.loc[summary.status == "running", "status"] = "interrupted"
+    # A run the machine lost (a dead worker, a full disk) is not a finding of its design: it
+    # counts as interrupted (the report asks for a rerun), never as a crash of the design.
+    lost = [key for key, status in found.statuses.items()
+            if status.get("status") == "failed" and status.get("failure") == INFRASTRUCTURE]
+    for name, seed in lost:
+        summary.loc[(summary.variant == name) & (summary.seed == seed), "status"] = "interrupted"
     facts = {key: status.get("facts") or {} for key, status in found.statuses.items()}
     errors = {}
     for (name, seed) in found.statuses:
