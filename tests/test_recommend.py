@@ -222,11 +222,11 @@ def test_selection_differences_are_paired_by_episode():
 # --------------------------------------------------------------------------- from a folder
 
 def write_folder(root, with_selection: bool) -> None:
-    """A made-up output folder: run.json, and per run status.json, heldout_scores.csv and
-    (``with_selection``) selection_scores.csv; the selection ranks the variants as SELECTION
+    """A made-up output folder: run.json, and per run status.json, steps.csv,
+    heldout_scores.csv and (``with_selection``) selection_scores.csv; the selection ranks the variants as SELECTION
     does, the held-out split the other way round."""
     from harness.io import atomic_write_json
-    from harness.results import HELDOUT_SCORES, SELECTION_SCORES, RunPaths
+    from harness.results import HELDOUT_SCORES, SELECTION_SCORES, STEPS_CSV, RunPaths
     paths = RunPaths(root)
     paths.root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(paths.run_json, {"settings": {"seeds": list(SEEDS)},
@@ -244,6 +244,8 @@ def write_folder(root, with_selection: bool) -> None:
             if with_selection:
                 selection_frame(SELECTION[name](seed)).to_csv(run_dir / SELECTION_SCORES,
                                                              index=False)
+            # a finished run always has its step records; the rule does not read them
+            (run_dir / STEPS_CSV).write_text("step,metric,value\n0,loss/total,1.0\n")
             atomic_write_json(run_dir / "status.json",
                               {"variant": name, "seed": seed, "status": "ok"})
 
