@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.config import DEFAULT_EPOCHS, QUICK, SYNTHETIC, DataSettings, Settings
 from harness.data.formats import FORMATS
+from harness.data.tensors import QUERY_LEN
 from harness.data.types import SPLIT_BY
 from harness.schema import PRECISIONS
 from harness.report.stats import DEFAULT_MARGIN
@@ -34,26 +35,70 @@ QUICK_OUT = Path("reports") / "quick"
 SEARCH_OUT = Path("reports") / "search"
 
 
+#: Bounds of --seeds: more runs per variant than this is a typo, not a plan, and would only
+#: fail later (memory for the list, or days of training); a seed names a folder (seedN) and
+#: stays a 32-bit number, as every RNG takes it.
+MAX_SEED_COUNT = 1000
+MAX_SEED = 2**32 - 1
+SEEDS_RANGE = f"1 to {MAX_SEED_COUNT} distinct seeds, each in [0, {MAX_SEED}]"
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``3`` -> seeds 0, 1, 2; ``0,4,7`` -> those; ``2-5`` -> 2, 3, 4, 5."""
+    shown = repr(text[:40])
     try:
-        if "," in text:
-            seeds = tuple(int(s) for s in text.split(",") if s.strip())
-        elif "-" in text.strip("-"):
-            lo, hi = text.split("-")
-            seeds = tuple(range(int(lo), int(hi) + 1))
-        else:
-            seeds = tuple(range(int(text)))
+        seeds = _seed_form(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a count (3), a list (0,4,7) or a range "
-                                         f"(2-5), got {text!r}") from None
+                                         f"(2-5) of {SEEDS_RANGE}; got {shown}") from None
     if not seeds:
         raise argparse.ArgumentTypeError(
-            f"{text!r} asks for no seed at all: a single number is a count (1 runs seed 0); "
-            "for one particular seed write it as a list, e.g. 3,")
-    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"seeds must be distinct non-negative integers: {text!r}")
+            f"{shown} asks for no seed at all: a single number is a count (1 runs seed 0); "
+            f"for one particular seed write it as a list, e.g. 3, (expected {SEEDS_RANGE})")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0 or max(seeds) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected {SEEDS_RANGE}; got {shown}")
     return seeds
+
+
+def _seed_form(text: str) -> tuple[int, ...]:
+    """The seeds ``text`` names; a count or range is checked before it is built, so that
+    ``--seeds 10000000000`` is refused at once instead of filling the memory."""
+    if "," in text:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+        _check_seed_count(len(seeds), text)
+        return seeds
+    if "-" in text.strip("-"):
+        low, high = map(int, text.split("-"))
+        if high < low:
+            raise argparse.ArgumentTypeError(f"{text!r} is a range from high to low; expected "
+                                             f"LOW-HIGH (2-5) of {SEEDS_RANGE}")
+        _check_seed_count(high + 1 - low, text)
+        return tuple(range(low, high + 1))
+    count = int(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"expected a count of {SEEDS_RANGE}; got {count}")
+    _check_seed_count(count, text)
+    return tuple(range(count))
+
+
+def _check_seed_count(count: int, text: str) -> None:
+    if count > MAX_SEED_COUNT:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} asks for more than {MAX_SEED_COUNT} "
+                                         f"seeds; expected {SEEDS_RANGE}")
+
+
+#: Upper bounds of options where a larger value is a typo that would fail late (out of
+#: memory, a process per core many times over, a run that never ends), not a plan.
+MAX_SCREEN_PIXELS = 100_000
+MAX_STEPS = 100_000_000
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 65_536
+MAX_PROCESSES = 1024
+MAX_SYNTHETIC_EPISODES = 1_000_000
+MAX_LENGTH = 8192            # prompt tokens; pretrained encoders allow at most 512 anyway
+MAX_VOCABULARY = 1_000_000
+MAX_FINALISTS = 1000
+MAX_MINUTES = 1_000_000      # about two years of wall time
 
 
 def parse_screen(text: str) -> tuple[int, int]:
@@ -61,39 +106,72 @@ def parse_screen(text: str) -> tuple[int, int]:
         w, h = text.lower().split("x")
         size = (int(w), int(h))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 1080x2400; "
-                                         f"got {text!r}") from None
-    if min(size) <= 0:
-        raise argparse.ArgumentTypeError(f"screen size must be positive: {text!r}")
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, each in [1, "
+                                         f"{MAX_SCREEN_PIXELS}], e.g. 1080x2400; got "
+                                         f"{text[:40]!r}") from None
+    if not all(1 <= side <= MAX_SCREEN_PIXELS for side in size):
+        raise argparse.ArgumentTypeError(f"expected a width and height in [1, "
+                                         f"{MAX_SCREEN_PIXELS}] pixels, got {text[:40]!r}")
     return size
 
 
-def _int_at_least(text: str, minimum: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-    return value
+def bounded_int(low: int, high: int):
+    """An argparse type: an integer in [low, high], the range named in the message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got "
+                                             f"{text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got "
+                                             f"{text[:40]}")
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    return _int_at_least(text, 1, "a positive integer")
+def _bound(value: float) -> str:
+    """A bound as a reader writes it: 1000000 rather than 1e+06, 0.5, inf."""
+    return str(int(value)) if math.isfinite(value) and value == int(value) else f"{value:g}"
 
 
-def non_negative_int(text: str) -> int:
-    return _int_at_least(text, 0, "0 or a positive integer")
+def bounded_float(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a finite number from ``low`` to ``high`` (either end open), the
+    interval named in the message; NaN and the infinities are refused whatever the bounds."""
+    interval = (("(" if low_open else "[") + f"{_bound(low)}, {_bound(high)}"
+                + (")" if high_open else "]"))
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a finite number in {interval}, got "
+                                             f"{text[:40]!r}") from None
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (math.isfinite(value) and above and below):
+            raise argparse.ArgumentTypeError(f"expected a finite number in {interval}, got "
+                                             f"{text[:40]}")
+        return value
+    return parse
 
 
-def positive_minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
-    return value
+positive_float = bounded_float(0.0, math.inf, low_open=True, high_open=True)
+non_negative_float = bounded_float(0.0, math.inf, high_open=True)
+positive_minutes = bounded_float(0.0, MAX_MINUTES, low_open=True)
+open_fraction = bounded_float(0.0, 1.0, low_open=True, high_open=True)
+fraction_below_one = bounded_float(0.0, 1.0, high_open=True)
+
+
+def folder_path(text: str) -> Path:
+    """An argparse type: a folder, existing or not, but not a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty path")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; expected a folder (existing, or "
+                                         "to be created)")
+    return path
 
 
 def _search_metric(text: str):
@@ -119,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--list", action="store_true", help="list the variants and exit")
     g.add_argument("--seeds", type=parse_seeds, default=None,
                    help=f"a count, list or range (default {len(defaults.seeds)})")
-    g.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+    g.add_argument("--budget", type=positive_minutes, default=None, metavar="MINUTES",
                    help="wall-time budget for grid and report: the first seed of every variant "
                         "runs first, and its measured time decides how many seeds fit (at "
                         "most --seeds, if given)")
@@ -137,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"above 0, then drop changes leave-one-out; then confirm the path on "
                         f"fresh seeds on the held-out split; writes search.json and a variants "
                         f"file (default out {SEARCH_OUT})")
-    g.add_argument("--search-screen-seeds", type=non_negative_int, default=None, metavar="N",
+    g.add_argument("--search-screen-seeds", type=bounded_int(0, MAX_SEED_COUNT),
+                   default=None, metavar="N",
                    help="--search: train each round's changes on the first N seeds first and "
                         "only the best --search-finalists on every seed (default 1; 0: every "
                         "change on every seed)")
@@ -146,22 +225,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "per-step metric (step_acc, the default; text_f1; head_text_f1, ...) "
                         "or a stated weighted combination of their means, e.g. "
                         "weighted:step_acc=0.7,text_f1=0.3 (positive weights summing to 1)")
-    g.add_argument("--search-finalists", type=positive_int, default=None, metavar="K",
+    g.add_argument("--search-finalists", type=bounded_int(1, MAX_FINALISTS),
+                   default=None, metavar="K",
                    help="--search: changes per round that go on from screening to every seed "
                         "(default 4)")
     g = p.add_argument_group("training")
     length = g.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int, default=None,
+    length.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=None,
                         help="optimizer steps per run, instead of --epochs")
-    length.add_argument("--epochs", type=positive_int, default=None,
+    length.add_argument("--epochs", type=bounded_int(1, MAX_EPOCHS), default=None,
                         help=f"full passes over the training split per run (default "
                              f"{DEFAULT_EPOCHS}; --quick: {QUICK['steps']} steps)")
-    g.add_argument("--batch-size", type=positive_int, default=None,
+    g.add_argument("--batch-size", type=bounded_int(1, MAX_BATCH_SIZE), default=None,
                    help=f"default {defaults.train.batch_size}")
-    g.add_argument("--lr", type=float, default=None,
+    g.add_argument("--lr", type=positive_float, default=None,
                    help="AdamW learning rate (default 2e-3 for tiny, 5e-5 for pretrained)")
-    g.add_argument("--weight-decay", type=float, default=defaults.train.weight_decay)
-    g.add_argument("--eval-every", type=int, default=defaults.train.eval_every,
+    g.add_argument("--weight-decay", type=non_negative_float,
+                   default=defaults.train.weight_decay, help="AdamW weight decay")
+    g.add_argument("--eval-every", type=bounded_int(0, MAX_STEPS),
+                   default=defaults.train.eval_every,
                    help="extra validation every N steps (0: at each epoch end and the end)")
     g.add_argument("--encoder", default=defaults.encoder,
                    help="'tiny' (random init), 'minilm' (pretrained, offline) or a local "
@@ -174,9 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "every variant, but not the batches of a run without it)")
     g.add_argument("--no-trim", action="store_true",
                    help="pad every batch to --max-length, as a plain loop would")
-    g.add_argument("--jobs", type=int, default=0,
+    g.add_argument("--jobs", type=bounded_int(0, MAX_PROCESSES), default=0,
                    help="runs in parallel processes (0: auto, one per CPU core on CPU, 1 on CUDA)")
-    g.add_argument("--threads", type=int, default=0,
+    g.add_argument("--threads", type=bounded_int(0, MAX_PROCESSES), default=0,
                    help="CPU threads per run (0: cores / jobs)")
     g.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="ray: each (variant, seed) is a Ray task (one GPU each on CUDA)")
@@ -194,20 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coordinate units of --data (else its dataset.json; synthetic: pixel)")
     g.add_argument("--screen-size", type=parse_screen, default=None, metavar="WxH",
                    help="screen size in pixels, needed for pixel data (synthetic: 1080x2400)")
-    g.add_argument("--synthetic-episodes", type=positive_int, default=None,
+    g.add_argument("--synthetic-episodes", type=bounded_int(1, MAX_SYNTHETIC_EPISODES),
+                   default=None,
                    help=f"default {defaults.data.synthetic_episodes}")
     g.add_argument("--synthetic-world", choices=("small", "full"),
                    default=defaults.data.synthetic_world,
                    help="small: 16 goal families, learnable on a CPU budget; full: all 27")
-    g.add_argument("--data-seed", type=int, default=defaults.data.data_seed,
+    g.add_argument("--data-seed", type=bounded_int(0, MAX_SEED), default=defaults.data.data_seed,
                    help="seed of the synthetic data (fixed across training seeds)")
-    g.add_argument("--heldout-fraction", type=float, default=defaults.data.heldout_fraction,
+    g.add_argument("--heldout-fraction", type=open_fraction, default=defaults.data.heldout_fraction,
                    help="share of episodes held out and scored once at the end (by a hash of "
                         "the episode key)")
-    g.add_argument("--val-fraction", type=float, default=defaults.data.val_fraction,
+    g.add_argument("--val-fraction", type=fraction_below_one, default=defaults.data.val_fraction,
                    help="share of episodes the schedulers validate on at every epoch's end "
                         "(0: the held-out episodes, as a two-split trainer does)")
-    g.add_argument("--selection-fraction", type=float,
+    g.add_argument("--selection-fraction", type=fraction_below_one,
                    default=defaults.data.selection_fraction,
                    help="share of episodes (the top of the same hash order) every choice is made "
                         "on: the search's rounds, tuning, the decoder's length; scored once at "
@@ -218,25 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "goal (the prompt's 'Goal: ...' instruction), so that no held-out goal "
                         "is trained on (default: goal for AiTZ and AitW, episode for the "
                         "synthetic data and user-json)")
-    g.add_argument("--train-size", type=int, default=None,
+    g.add_argument("--train-size", type=bounded_int(0, MAX_STEPS), default=None,
                    help=f"training steps used, whole episodes in hash order; 0: all the rest "
                         f"(default: {defaults.data.train_size} on the synthetic data, all of "
                         f"the user's data)")
-    g.add_argument("--query-steps", type=positive_int, default=None,
+    g.add_argument("--query-steps", type=bounded_int(1, QUERY_LEN), default=None,
                    help="greedy steps of the query decoder (default: the longest typed-text "
                         "target of the data, at most 32; later positions are padding that "
                         "the losses ignore)")
-    g.add_argument("--max-length", type=positive_int, default=None,
+    g.add_argument("--max-length", type=bounded_int(1, MAX_LENGTH), default=None,
                    help=f"prompt tokens (default {defaults.data.max_length})")
-    g.add_argument("--vocab-size", type=positive_int, default=defaults.data.vocab_size,
+    g.add_argument("--vocab-size", type=bounded_int(1, MAX_VOCABULARY),
+                   default=defaults.data.vocab_size,
                    help="WordPiece vocabulary trained for the tiny encoder")
-    g.add_argument("--export-data", type=Path, default=None, metavar="DIR",
+    g.add_argument("--export-data", type=folder_path, default=None, metavar="DIR",
                    help="write the data set in the user's JSON format to DIR and exit")
     g = p.add_argument_group("output")
-    g.add_argument("--out", type=Path, default=None,
+    g.add_argument("--out", type=folder_path, default=None,
                    help=f"output folder (default {DEFAULT_OUT}, with --quick {QUICK_OUT})")
     g.add_argument("--force", action="store_true", help="recompute runs already finished")
-    g.add_argument("--report-only", type=Path, default=None, metavar="OUT",
+    g.add_argument("--report-only", type=folder_path, default=None, metavar="OUT",
                    help="rebuild the report of an earlier run's output folder, without training "
                         "(with --log: also refresh those logs, the report included)")
     g.add_argument("--no-report", action="store_true", help="write records only, no report")
@@ -245,10 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also log every run to TARGET (repeatable): tensorboard (events in "
                         "OUT/tensorboard/, written while training) or mlflow (a SQLite store "
                         "in OUT/mlflow/); optional extras of the same names")
-    g.add_argument("--export-logs", type=Path, default=None, metavar="OUT",
+    g.add_argument("--export-logs", type=folder_path, default=None, metavar="OUT",
                    help="write the --log targets of an earlier run's output folder from its "
                         "records, without training")
-    g.add_argument("--equivalence-margin", type=float, default=DEFAULT_MARGIN, metavar="M",
+    g.add_argument("--equivalence-margin", type=bounded_float(0.0, 1.0),
+                   default=DEFAULT_MARGIN, metavar="M",
                    help="a fix is 'equivalent' when two one-sided tests at 5%% show its "
                         "paired difference within +-M (its 90%% interval lies inside)")
     g.add_argument("--multiplicity", choices=("bh", "holm", "none"), default="bh",
@@ -353,8 +438,30 @@ def _output_folder(args) -> Path:
     return args.out or (SEARCH_OUT if args.search else QUICK_OUT if args.quick else DEFAULT_OUT)
 
 
+def check_together(parser: argparse.ArgumentParser, args) -> None:
+    """Options valid alone but not together: the three split fractions share one hash range,
+    and what they leave is the training split."""
+    parts = {"--heldout-fraction": args.heldout_fraction, "--val-fraction": args.val_fraction,
+             "--selection-fraction": args.selection_fraction}
+    # rounded: 0.7 + 0.2 + 0.1 is 0.9999999999999999 in floats, and leaves nothing to train on
+    total = round(sum(parts.values()), 9)
+    if total >= 1.0:
+        parser.error(" + ".join(f"{name} {value:g}" for name, value in parts.items())
+                     + f" = {total:g}; expected a sum below 1, so that some episodes are left "
+                       "to train on")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line, every option checked alone and together (argparse's usage error,
+    exit code 2, naming the option and its valid range)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_together(parser, args)
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     rerun = shlex.join(["python", "run_ablation.py",
                         *(sys.argv[1:] if argv is None else argv)])
     # A process started in the background by a non-interactive shell inherits SIGINT ignored;

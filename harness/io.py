@@ -32,7 +32,10 @@ def storage_error(path, exc: OSError) -> StorageError:
     if isinstance(exc, StorageError):
         return exc
     transient = exc.errno in TRANSIENT_STORAGE
-    reason = exc.strerror or f"{type(exc).__name__}: {exc}"
+    # the system's words for the errno: a library's own (pyarrow: "Error writing bytes to
+    # file. Detail: [errno 28] ...") would bury the cause
+    reason = (os.strerror(exc.errno) if exc.errno else exc.strerror) or (
+        f"{type(exc).__name__}: {exc}")
     where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
     cure = ("free some space and rerun the same command: finished runs are kept"
             if transient else "choose a writable --out, or fix its permissions")
@@ -57,6 +60,31 @@ def atomic_write_bytes(path, content: bytes) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise storage_error(path, exc) from exc
+        raise
+
+
+def atomic_write_file(path, write) -> None:
+    """``write(tmp)`` fills a temporary file next to ``path``, which then replaces ``path``
+    atomically: for libraries that write to a path themselves (Parquet, PNG). An OSError on
+    the way is a :class:`StorageError` naming ``path``, and no temporary file is left to hold
+    the space that the user is asked to free."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
+    try:
+        write(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         try:

@@ -135,7 +135,10 @@ def output_lock(folder, command: str | None = None, *, create: bool = True, warn
             except OSError:     # a full disk: the next holder only sees a stale note
                 pass
     finally:
-        handle.close()      # closing the last descriptor releases the flock
+        # closing the last descriptor releases the flock; on a full disk the close retries
+        # the buffered write and fails again, which must not hide the error being raised
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 def locks_output(parameter: str = "out"):

@@ -35,7 +35,6 @@ import io
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessInputError
-from harness.io import atomic_write_csv, read_json
+from harness.io import atomic_write_csv, atomic_write_file, read_json
 
 # --------------------------------------------------------------------------- file names
 
@@ -517,20 +516,12 @@ def write_steps_parquet(path: Path, steps: pd.DataFrame) -> None:
     no value of this table is missing."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        steps = steps.astype(STEP_DTYPES)
-        table = pa.Table.from_pandas(steps, preserve_index=False)
-        # from a numpy array (not from pandas) pyarrow keeps NaN as a float
-        values = pa.array(steps["value"].to_numpy(dtype="float64"), type=pa.float64())
-        table = table.set_column(table.schema.get_field_index("value"), "value", values)
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    steps = steps.astype(STEP_DTYPES)
+    table = pa.Table.from_pandas(steps, preserve_index=False)
+    # from a numpy array (not from pandas) pyarrow keeps NaN as a float
+    values = pa.array(steps["value"].to_numpy(dtype="float64"), type=pa.float64())
+    table = table.set_column(table.schema.get_field_index("value"), "value", values)
+    atomic_write_file(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_steps_table(root: Path) -> pd.DataFrame:

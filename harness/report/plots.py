@@ -4,7 +4,6 @@ one panel."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from harness.instruments import registry  # noqa: E402
+from harness.io import atomic_write_file  # noqa: E402
 from harness.report.load import GridRecords  # noqa: E402
 from harness.schema import LOSS_TERMS, LR, loss_key, val_key  # noqa: E402
 
@@ -67,10 +67,11 @@ def _wide_positive_range(ax) -> bool:
 
 def _save(fig, path: Path) -> Path:
     """Write through a temporary file and a rename, so a kill never leaves half a PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write_file(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight",
+                                                         format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -179,8 +180,8 @@ def smoothing(records: GridRecords) -> int:
 
 def make_plots(records: GridRecords, effects: pd.DataFrame, summary: pd.DataFrame,
                folder: Path) -> dict[str, Path]:
-    """The report's own figures and every registered instrument's, by name."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The report's own figures and every registered instrument's, by name (each write
+    makes the folder)."""
     smooth = smoothing(records)
     made = {
         "losses": curve_grid(records, [(loss_key(h), f"{h} loss") for h in LOSS_TERMS],
