@@ -508,7 +508,7 @@ def render_fuzz(path: Path = FUZZ_COUNTS) -> str:
     families, total = counts["families"], counts["total"]
     seconds = counts.get("seconds", {})
     columns = ["inputs", "clear_error", "read", *counts["must_be_zero"]]
-    labels = {"inputs": "inputs tried", "clear_error": "clear errors", "read": "read correctly",
+    labels = {"inputs": "inputs tried", "clear_error": "clear errors", "read": "read (valid, or damage no file shows)",
               "unclear_error": "errors naming nothing", "traceback": "tracebacks",
               "silent_acceptance": "silent acceptances", "misread": "misreads",
               "hang": "hangs"}

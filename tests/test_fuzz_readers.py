@@ -6,10 +6,16 @@ counts to docs/fuzz/counts.json for the README."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.fuzz.runner import MUST_BE_ZERO
 from tests.fuzz.suite import DATA_FORMATS, MIN_INPUTS_PER_FORMAT, run_family
+
+COMMITTED = json.loads((Path(__file__).resolve().parents[1] / "docs" / "fuzz"
+                        / "counts.json").read_text(encoding="utf-8"))
 
 
 def _needs_tfrecord(family):
@@ -27,3 +33,5 @@ def test_every_generated_input_is_a_clear_error_or_read_correctly(family, tmp_pa
         assert counts["inputs"] >= MIN_INPUTS_PER_FORMAT
     # both outcomes occur: the valid inputs among them still read
     assert counts["clear_error"] > 0 and counts["read"] > 0
+    # the README quotes docs/fuzz/counts.json: it must be what this code gives
+    assert counts == COMMITTED["families"][family], "rerun python scripts/fuzz_counts.py"
