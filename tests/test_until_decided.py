@@ -19,7 +19,7 @@ from harness.report import sequential
 from harness.report.analysis import comparisons, effects_table, paired_difference
 from harness.report.load import load_records
 from harness.report.stats import HELPS, UNDECIDED
-from harness.results import HELDOUT_SCORES, SEQUENTIAL_JSON, RunPaths, listed_runs
+from harness.results import HELDOUT_SCORES, SEQUENTIAL_JSON, STEPS_CSV, RunPaths, listed_runs
 from harness.until_decided import plan_next_look, run_until_decided, seed_pool
 
 N_ITEMS, EPISODE = 300, 10
@@ -52,6 +52,8 @@ def fake_grid(effect: float, seed_sd: float):
                 pd.DataFrame({"item": range(N_ITEMS),
                               "episode": [f"e{i // EPISODE}" for i in range(N_ITEMS)],
                               "step_acc": right}).to_csv(run_dir / HELDOUT_SCORES, index=False)
+                # a finished run always has its step records; the looks do not read them
+                (run_dir / STEPS_CSV).write_text("step,metric,value\n0,loss/total,1.0\n")
                 atomic_write_json(run_dir / "status.json",
                                   {"variant": v.name, "seed": seed, "status": "ok"})
         return pd.DataFrame()
