@@ -21,7 +21,7 @@ from harness.io import read_json
 from harness.results import SEARCH_JSON, summary_column
 from harness.instruments import registry
 from harness.report.load import GridRecords
-from harness.report import multiplicity
+from harness.report import multiplicity, sequential
 from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, decide,
                                    describe_verdict, estimate, paired_per_step, proportion_var, seeds_needed,
                                    small_real_effect, verdict)
@@ -240,15 +240,8 @@ def family_decisions(estimates: list[Estimate], families: list[str], procedure: 
     """For each comparison, whether its helps/hurts test stays significant after the
     multiplicity procedure of its family, and the p-value it would need (the level the
     seeds-needed projection aims at)."""
-    p = np.array([e.p_value() for e in estimates], dtype=float)
-    significant = np.zeros(len(p), dtype=bool)
-    needed = np.full(len(p), alpha)
-    for family in dict.fromkeys(families):
-        members = np.flatnonzero(np.asarray(families) == family)
-        significant[members] = multiplicity.rejected(p[members], procedure, alpha)
-        for k, index in enumerate(members):
-            needed[index] = multiplicity.level_for_one_more(p[members], k, procedure, alpha)
-    return significant, needed
+    return multiplicity.by_family([e.p_value() for e in estimates], families, procedure,
+                                  alpha)
 
 
 @dataclass
@@ -277,23 +270,22 @@ def _sequential_decisions(records, found, metric, families, procedure, alpha,
     comparison over the seeds both sides had at that look; a comparison keeps the verdict
     of the first look that decided it (:mod:`harness.report.sequential`, the rule the
     simulation measures)."""
-    looks = records.look_seeds()
     level = alpha / int(records.sequential["looks_planned"])
-    size = len(found)
-    chosen: list[Estimate | None] = [None] * size
-    significant, needed = np.zeros(size, dtype=bool), np.full(size, level)
-    decided_at: list[int | None] = [None] * size
-    for j, look in enumerate(looks, start=1):
+    by_look = []          # each look: (estimates, significant, needed, verdicts)
+    for look in records.look_seeds():
         diffs = [paired_difference(records, c.with_fix, c.without_fix, metric,
                                    within=set(look.get(c.with_fix, ()))
                                    & set(look.get(c.without_fix, ()))) for c in found]
         sig, need = family_decisions(diffs, families, procedure, level)
-        for k, d in enumerate(diffs):
-            if decided_at[k] is not None:
-                continue
-            chosen[k], significant[k], needed[k] = d, sig[k], need[k]
-            if decide(d, margin, level, bool(sig[k]), equivalence_alpha=level) != UNDECIDED:
-                decided_at[k] = j
+        words = [decide(d, margin, level, bool(s), equivalence_alpha=level)
+                 for d, s in zip(diffs, sig)]
+        by_look.append((diffs, sig, need, words))
+    decided_at = sequential.first_decided([words for *_, words in by_look], len(found))
+    # the deciding look's estimate and test, else the last look's
+    kept = [by_look[(j or len(by_look)) - 1] for j in decided_at]
+    chosen = [look[0][k] for k, look in enumerate(kept)]
+    significant = np.array([look[1][k] for k, look in enumerate(kept)], dtype=bool)
+    needed = np.array([look[2][k] for k, look in enumerate(kept)], dtype=float)
     return MetricDecisions(chosen, significant, needed, level, decided_at)
 
 

@@ -74,6 +74,24 @@ def level_for_one_more(p_values, index: int, procedure: str = DEFAULT,
     return alpha * min(others + 1, m) / m
 
 
+def by_family(p_values, families: list[str], procedure: str = DEFAULT,
+              alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Each hypothesis tested within its own family (``families[k]``: hypothesis k's): whether
+    it is rejected after ``procedure``, and the p-value it would need for one more rejection
+    (:func:`level_for_one_more`). What every verdict of the report and of the sequential
+    looks is decided by."""
+    p = np.asarray(p_values, dtype=float)
+    significant = np.zeros(len(p), dtype=bool)
+    needed = np.full(len(p), alpha)
+    names = np.asarray(families)
+    for family in dict.fromkeys(families):
+        members = np.flatnonzero(names == family)
+        significant[members] = rejected(p[members], procedure, alpha)
+        for k, index in enumerate(members):
+            needed[index] = level_for_one_more(p[members], k, procedure, alpha)
+    return significant, needed
+
+
 def describe(procedure: str, size: int) -> str:
     _check(procedure)
     if procedure == "none":

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from harness.report import multiplicity
 from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, decide,
                                   seeds_needed)
@@ -40,14 +38,22 @@ def decisions(estimates: list[Estimate], families: list[str], margin: float = DE
               procedure: str = multiplicity.DEFAULT, level: float = ALPHA) -> list[str]:
     """One look's verdicts (helps / hurts / equivalent / undecided): helps/hurts adjusted by
     ``procedure`` within each family at ``level``, equivalence tested at ``level``."""
-    p = np.array([e.p_value() for e in estimates], dtype=float)
-    significant = np.zeros(len(p), dtype=bool)
-    fam = np.asarray(families)
-    for family in dict.fromkeys(families):
-        members = np.flatnonzero(fam == family)
-        significant[members] = multiplicity.rejected(p[members], procedure, level)
+    significant, _ = multiplicity.by_family([e.p_value() for e in estimates], families,
+                                            procedure, level)
     return [decide(e, margin, level, bool(s), equivalence_alpha=level)
             for e, s in zip(estimates, significant)]
+
+
+def first_decided(words_by_look: list[list[str]], size: int) -> list[int | None]:
+    """For each of ``size`` comparisons, the 1-based look whose verdict
+    (``words_by_look[j][k]``) first decided it, None while none has: the verdict a
+    sequential grid keeps."""
+    decided_at: list[int | None] = [None] * size
+    for j, words in enumerate(words_by_look, start=1):
+        for k, word in enumerate(words):
+            if decided_at[k] is None and word != UNDECIDED:
+                decided_at[k] = j
+    return decided_at
 
 
 def seeds_wanted(estimates: list[Estimate], families: list[str], words: list[str],
@@ -57,17 +63,14 @@ def seeds_wanted(estimates: list[Estimate], families: list[str], words: list[str
     look's level (the p-value the procedure would need for one more rejection in its family),
     at most ``max_seeds``; None where no number up to ``max_seeds`` would (not reachable);
     the current count for decided comparisons."""
-    p = np.array([e.p_value() for e in estimates], dtype=float)
-    fam = np.asarray(families)
+    _, needed = multiplicity.by_family([e.p_value() for e in estimates], families,
+                                       procedure, level)
     out: list[int | None] = []
     for k, (e, word) in enumerate(zip(estimates, words)):
         if word != UNDECIDED:
             out.append(e.n)
             continue
-        members = np.flatnonzero(fam == families[k])
-        index = int(np.flatnonzero(members == k)[0])
-        needed_level = multiplicity.level_for_one_more(p[members], index, procedure, level)
-        out.append(seeds_needed(e, margin, max_seeds, alpha=needed_level))
+        out.append(seeds_needed(e, margin, max_seeds, alpha=float(needed[k])))
     return out
 
 
@@ -87,14 +90,10 @@ def run_looks(estimates_by_look: list[list[Estimate]], families: list[str],
     if len(estimates_by_look) > looks:
         raise ValueError(f"{len(estimates_by_look)} looks made, at most {looks} planned")
     level = look_level(alpha, looks)
-    size = len(families)
-    verdicts = [UNDECIDED] * size
-    decided_at: list[int | None] = [None] * size
-    for j, estimates in enumerate(estimates_by_look, start=1):
-        words = decisions(estimates, families, margin, procedure, level)
-        for k, word in enumerate(words):
-            if decided_at[k] is None and word != UNDECIDED:
-                verdicts[k], decided_at[k] = word, j
+    words_by_look = [decisions(estimates, families, margin, procedure, level)
+                     for estimates in estimates_by_look]
+    decided_at = first_decided(words_by_look, len(families))
+    verdicts = [words_by_look[j - 1][k] if j else UNDECIDED for k, j in enumerate(decided_at)]
     return SequentialState(verdicts, decided_at)
 
 
@@ -121,4 +120,5 @@ def describe(state: SequentialState, names: list[str], seeds_by_look: list[dict]
 
 
 __all__ = ["LOOKS", "MAX_SEEDS", "SEQUENTIAL_JSON", "NOT_REACHABLE", "look_level", "decisions",
-           "seeds_wanted", "SequentialState", "run_looks", "describe"]
+           "seeds_wanted", "first_decided", "SequentialState", "run_looks",
+           "describe"]
