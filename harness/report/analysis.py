@@ -28,7 +28,8 @@ from harness.report.stats import (ALPHA, DEFAULT_MARGIN, UNDECIDED, Estimate, de
 from harness.schema import GRAD_NORM, LR
 
 PRIMARY = "step_acc"
-#: Final validation metrics shown in the summary and effect tables, with their labels.
+#: Held-out (confirmation) metrics, scored once at the end of each run, shown in the summary
+#: and effect tables, with their labels.
 METRICS = {
     "step_acc": "step accuracy",
     "action_acc": "action accuracy",
