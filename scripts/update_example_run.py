@@ -452,9 +452,9 @@ def render_time_check(folder: Path) -> str:
     text = (f"Measured on {t['cpu_model']} ({t['cores']} cores), one run after the other: this "
             f"code's default run took {fmt_duration(t['new_seconds'])}, the previous code's "
             f"(commit {t['old_commit']}) {fmt_duration(t['old_seconds'])}, a ratio of "
-            f"{t['ratio']:.2f}. The slower machine of this kind, a 2-core AMD EPYC, last ran the "
-            f"default grid in {fmt_duration(t['amd_seconds'])} ({t['amd_source']}); at the same "
-            f"ratio it would take {fmt_duration(t['amd_projected_seconds'])}: "
+            f"{t['ratio']:.2f}. On the slower machine of this kind, a 2-core AMD EPYC, the reference "
+            f"time of the default grid is {fmt_duration(t['amd_seconds'])} ({t['amd_source']}); "
+            f"at the same ratio it would take {fmt_duration(t['amd_projected_seconds'])}: "
             + ("within" if t["amd_projected_seconds"] <= 15 * 60 else "over")
             + f" 15 minutes, by projection, not by a run on it. Filled in by "
             f"`scripts/update_example_run.py` from `docs/example-run/time_check.json`.")
