@@ -48,27 +48,14 @@ def atomic_write_text(path, text: str) -> None:
 
 
 def atomic_write_bytes(path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise storage_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    """Write ``content`` to ``path`` through a temporary file (synced to disk) and an atomic
+    rename (:func:`atomic_write_file`)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise storage_error(path, exc) from exc
-        raise
+    atomic_write_file(path, write)
 
 
 def atomic_write_file(path, write) -> None:
