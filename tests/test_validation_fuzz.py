@@ -3,7 +3,6 @@ answers with one clear DataError naming the file, episode and step; nothing else
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -15,6 +14,7 @@ from harness.data.aitz import parse_step as aitz_parse_step
 from harness.data.types import PIXEL, Dataset, Units
 from harness.data.user_json import parse_step
 from harness.errors import DataError
+from tests.fuzz import jsontext
 from tests.fuzz.invariants import broken_rule
 
 UNITS = Units(PIXEL, (1080, 2400))
@@ -34,18 +34,7 @@ PATHS = [(), ("prompt",), ("coordinates",), ("coordinates", 0), ("coordinates", 
          ("results", "touch_coords"), ("results", "touch_coords", 1), ("results", "lift_coords")]
 
 
-def corrupt(record, path, value, delete: bool):
-    record = copy.deepcopy(record)
-    if not path:
-        return value
-    target = record
-    for key in path[:-1]:
-        target = target[key]
-    if delete:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return record
+corrupt = jsontext.set_path     # the fuzz suite's own: a deep copy, one value replaced
 
 
 @settings(max_examples=300, deadline=None)

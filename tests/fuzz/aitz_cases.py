@@ -152,12 +152,8 @@ def text_cases(rng: random.Random) -> list[Case]:
         _file_case("UTF-16 text", ERROR, text.encode("utf-16")),
         _file_case("two lists", ERROR, data + data),
     ]
-    for label, damaged in jsontext.truncations(data, rng, 40):
-        cases.append(_file_case(label, ERROR, damaged))
-    for label, damaged in jsontext.byte_flips(data, rng, 60):
-        cases.append(_file_case(label, EITHER, damaged))
-    for label, damaged in jsontext.not_utf8(data, rng, 15):
-        cases.append(_file_case(label, ERROR, damaged))
+    cases += [_file_case(label, expect, damaged)
+              for label, expect, damaged in jsontext.file_damages(data, rng)]
     return cases
 
 

@@ -8,6 +8,8 @@ import copy
 import json
 import random
 
+from tests.fuzz.runner import EITHER, ERROR
+
 #: Values the random structural mutations put anywhere: wrong types, non-finite and
 #: oversized numbers, blank and invalid text, odd containers.
 ODD_VALUES = [None, True, False, 0, -1, 1.5, -5, 2**70, 10**400, 1e308, float("nan"),
@@ -92,5 +94,15 @@ def random_mutations(content, rng: random.Random, n: int, within=()) -> list[tup
     return out
 
 
-__all__ = ["ODD_VALUES", "dumps", "truncations", "byte_flips", "not_utf8", "deep", "set_path",
-           "paths", "random_mutations"]
+def file_damages(data: bytes, rng: random.Random) -> list[tuple[str, str, bytes]]:
+    """(label, expectation, damaged bytes) for a JSON file: cuts (an error), byte flips (an
+    error, or a read when the flip lands where nothing can tell), bytes that are not UTF-8
+    (an error). Both JSON formats' families take the same damages, in this order."""
+    return ([(label, ERROR, damaged) for label, damaged in truncations(data, rng, 40)]
+            + [(label, EITHER, damaged) for label, damaged in byte_flips(data, rng, 60)]
+            + [(label, ERROR, damaged) for label, damaged in not_utf8(data, rng, 15)])
+
+
+__all__ = ["ODD_VALUES", "dumps", "truncations", "byte_flips", "not_utf8", "file_damages",
+           "deep", "set_path", "paths", "random_mutations"]
+
